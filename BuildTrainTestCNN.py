@@ -1,0 +1,87 @@
+"""Train, evaluate and save FakeBlock's emotion classifier on FER2013.
+
+Edit the defaults below, or override any of them with flags (--help lists them).
+
+    python3 BuildTrainTestCNN.py                       # train the default model
+    python3 BuildTrainTestCNN.py --resume              # continue an interrupted run
+    python3 BuildTrainTestCNN.py --evaluate            # evaluate model/fer2013.keras
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+# ---------------------------------------------------------------- defaults
+DATA = "data/fer2013.csv"          # Kaggle CSV (plain or .gz), or an image folder
+LABELS = "fer2013"                 # fer2013 (7 classes) | ferplus (8, FER+ votes)
+LABEL_MODE = "probability"         # FER+ only: majority | probability
+ARCH = "default"                   # default | original
+RECIPE = None                      # original | improved (None: the arch's own)
+EPOCHS = 60
+SPLIT = "usage"                    # usage (the Usage column) | random (seeded 80/20)
+SEED = 1337
+OUT = "model"                      # where the finished model, card and plots go
+WORK_DIR = "~/.cache/fakeblock/runs"  # checkpoints of runs in progress
+CACHE_DIR = "data/cache"           # parsed datasets
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--data", default=DATA, help="FER2013 CSV, image folder, or FER+ folder root")
+    p.add_argument("--labels", choices=("fer2013",), default=LABELS,
+                   help="label set: FER2013's single labels or FER+ annotator votes")
+    p.add_argument("--label-mode", choices=("majority", "probability"), default=LABEL_MODE,
+                   help="FER+ targets: the majority emotion or the vote distribution")
+    p.add_argument("--arch", choices=("default", "original"), default=ARCH, help="network")
+    p.add_argument("--recipe", choices=("original", "improved"), default=RECIPE,
+                   help="training recipe (default: 'original' for the original network, "
+                        "else 'improved')")
+    p.add_argument("--epochs", type=int, default=EPOCHS, help="epochs to train")
+    p.add_argument("--split", choices=("usage", "random"), default=SPLIT,
+                   help="train/validation split: the Usage column, or a seeded random 80/20")
+    p.add_argument("--seed", type=int, default=SEED, help="random seed")
+    p.add_argument("--skip-bad-rows", action="store_true",
+                   help="drop malformed rows (and report them) instead of stopping")
+    p.add_argument("--out", default=OUT, help="folder for the trained model, card and plots")
+    p.add_argument("--name", help="model file name without .keras (default from labels/arch/recipe)")
+    p.add_argument("--work-dir", default=WORK_DIR, help="where runs keep their checkpoints")
+    p.add_argument("--cache-dir", default=CACHE_DIR, help="where parsed datasets are cached")
+    run = p.add_mutually_exclusive_group()
+    run.add_argument("--resume", action="store_true", help="continue the interrupted run")
+    run.add_argument("--fresh", action="store_true", help="discard an interrupted run, start over")
+    p.add_argument("--evaluate", action="store_true", help="only evaluate a saved model")
+    p.add_argument("--model", help="model to evaluate (default: OUT/NAME.keras)")
+    p.add_argument("--usage", choices=("Training", "PublicTest", "PrivateTest", "all"),
+                   help="split to evaluate (default PrivateTest if present, else PublicTest)")
+    p.add_argument("--tta", action="store_true", help="average with the flipped face when evaluating")
+    p.add_argument("--report-json", help="write the evaluation as JSON to this file")
+    args = p.parse_args(argv)
+    if args.epochs < 1:
+        p.error("--epochs must be at least 1")
+    args.recipe = args.recipe or ("original" if args.arch == "original" else "improved")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from fakeblock.errors import FakeBlockError
+    from fakeblock import evaluate, train
+
+    try:
+        if args.evaluate:
+            evaluate.evaluate_saved(args)
+        else:
+            train.train_and_save(args)
+    except FakeBlockError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("\ninterrupted: the last finished epoch is kept; run again with --resume",
+              file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

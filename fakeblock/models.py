@@ -1,0 +1,103 @@
+"""The networks: the original project's, and FakeBlock's default.
+
+Every model takes ``(48, 48, 1)`` raw gray pixels (0-255, see
+:mod:`fakeblock.preprocess`) and outputs class probabilities; the rescaling,
+and the augmentation used in training, live inside the model.
+"""
+
+from pathlib import Path
+
+from .preprocess import FACE_SIZE
+from .runtime import import_keras
+
+keras = import_keras()
+layers = keras.layers
+
+ARCHITECTURES = ("default", "original")
+
+
+def augmentation(seed: int = 1337) -> keras.Sequential:
+    """On-the-fly training augmentation; these layers pass faces through unchanged
+    at inference. Flip, small shifts, rotations and zoom, and mild contrast and
+    brightness changes for webcam lighting."""
+    return keras.Sequential([
+        layers.RandomFlip("horizontal", seed=seed),
+        layers.RandomRotation(0.04, fill_mode="reflect", seed=seed + 1),
+        layers.RandomZoom(0.1, fill_mode="reflect", seed=seed + 2),
+        layers.RandomTranslation(0.1, 0.1, fill_mode="reflect", seed=seed + 3),
+        layers.RandomContrast(0.2, seed=seed + 4),
+        layers.RandomBrightness(0.15, value_range=(0, 255), seed=seed + 5),
+    ], name="augmentation")
+
+
+def _inputs(augment: bool, seed: int):
+    faces = keras.Input((FACE_SIZE, FACE_SIZE, 1), name="face")
+    x = augmentation(seed)(faces) if augment else faces
+    return faces, layers.Rescaling(1.0 / 255, name="rescale")(x)
+
+
+def build_original(num_classes: int = 7, augment: bool = False, seed: int = 1337) -> keras.Model:
+    """The original project's network, layer for layer."""
+    faces, x = _inputs(augment, seed)
+    x = layers.Conv2D(64, 5, activation="relu")(x)
+    x = layers.MaxPooling2D(3, strides=2)(x)
+    x = layers.Conv2D(64, 5, activation="relu")(x)
+    x = layers.MaxPooling2D(3, strides=2)(x)
+    x = layers.Conv2D(128, 4, activation="relu")(x)
+    x = layers.Dropout(0.3)(x)
+    x = layers.Flatten()(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="emotion")(x)
+    return keras.Model(faces, outputs, name="original")
+
+
+def _conv_block(x, filters: int, convs: int, dropout: float, name: str):
+    for i in range(convs):
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv{i + 1}")(x)
+        x = layers.BatchNormalization(name=f"{name}_bn{i + 1}")(x)
+        x = layers.ReLU(name=f"{name}_relu{i + 1}")(x)
+    x = layers.MaxPooling2D(2, name=f"{name}_pool")(x)
+    return layers.Dropout(dropout, name=f"{name}_drop")(x)
+
+
+def build_default(num_classes: int = 7, augment: bool = True, seed: int = 1337,
+                  widths=(32, 64, 128, 256), dense_units: int = 256) -> keras.Model:
+    """FakeBlock's AlexNet-style network: four Conv/BatchNorm/ReLU x2 + MaxPool
+    stages (48 -> 3 pixels), then two dense layers with dropout."""
+    faces, x = _inputs(augment, seed)
+    for stage, filters in enumerate(widths, start=1):
+        x = _conv_block(x, filters, convs=2, dropout=0.1 * stage, name=f"stage{stage}")
+    x = layers.Flatten()(x)
+    for i in (1, 2):
+        x = layers.Dense(dense_units, use_bias=False, name=f"dense{i}")(x)
+        x = layers.BatchNormalization(name=f"dense{i}_bn")(x)
+        x = layers.ReLU(name=f"dense{i}_relu")(x)
+        x = layers.Dropout(0.5, name=f"dense{i}_drop")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="emotion")(x)
+    return keras.Model(faces, outputs, name="default")
+
+
+def build_model(arch: str, num_classes: int = 7, augment: bool = True, seed: int = 1337) -> keras.Model:
+    """Build ``arch`` (one of :data:`ARCHITECTURES`), untrained."""
+    builders = {"default": build_default, "original": build_original}
+    return builders[arch](num_classes=num_classes, augment=augment, seed=seed)
+
+
+def load_model(path):
+    """Load a ``.keras`` model for inference (Keras safe mode: no pickled code)."""
+    from .errors import FakeBlockError
+
+    path = Path(path)
+    if not path.exists():
+        raise FakeBlockError(f"{path}: no such model. Train one with "
+                             "'python3 BuildTrainTestCNN.py' or pass --model PATH")
+    if path.suffix != ".keras":
+        raise FakeBlockError(f"{path}: not a .keras model file")
+    try:
+        return keras.models.load_model(path, compile=False, safe_mode=True)
+    except Exception as e:  # Keras raises many types for a damaged file
+        raise FakeBlockError(f"{path}: cannot load the model ({_first_line(e)})") from None
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0][:200] if text else type(error).__name__

@@ -1,0 +1,36 @@
+"""Importing Keras/TensorFlow without their C++ start-up noise on the terminal."""
+
+import contextlib
+import os
+import sys
+
+
+@contextlib.contextmanager
+def _stderr_silenced():
+    """Point file descriptor 2 at /dev/null (C++ logging bypasses sys.stderr)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def import_keras():
+    """Import and return ``keras`` on the TensorFlow backend (unless KERAS_BACKEND
+    says otherwise), with TensorFlow's log messages turned off."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    with _stderr_silenced():
+        import keras
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+            tf.get_logger().setLevel("ERROR")
+            tf.constant(0)  # first op: its device-setup messages go to /dev/null too
+    import absl.logging
+    absl.logging.set_verbosity(absl.logging.ERROR)
+    return keras

@@ -1,0 +1,229 @@
+"""Fitting a model: recipes, checkpoints, resume, and the model card.
+
+A run keeps its state in a work folder outside ``model/`` (default
+``~/.cache/fakeblock/runs/<name>``): the settings, Keras' BackupAndRestore
+state (so ``--resume`` continues an interrupted run), the best epoch so far and
+the per-epoch log. Only a finished run writes into the output folder, and it
+writes each file atomically. Keras is imported only once the data has loaded.
+"""
+
+import json
+import shutil
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import write_text
+from .data import FaceDataset
+from .errors import FakeBlockError
+from .preprocess import images_to_batch
+
+#: Settings of each training recipe; ``original`` reproduces the original project.
+RECIPES = {
+    "original": dict(optimizer="sgd", learning_rate=0.03, momentum=0.4, loss="mse",
+                     batch_size=50, augment=False, label_smoothing=0.0, weight_decay=0.0),
+    "improved": dict(optimizer="adamw", learning_rate=2e-3, momentum=0.0, loss="crossentropy",
+                     batch_size=64, augment=True, label_smoothing=0.1, weight_decay=5e-4),
+}
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (saved with it, for --resume and the card)."""
+
+    arch: str = "default"
+    recipe: str = "improved"
+    epochs: int = 60
+    labels: str = "fer2013"
+    label_mode: str = "single"
+    seed: int = 1337
+    classes: tuple = ()
+    recipe_settings: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.classes = tuple(self.classes)
+        if not self.recipe_settings:
+            self.recipe_settings = dict(RECIPES[self.recipe])
+
+
+class RunFolder:
+    """The files of one training run, kept outside ``model/``."""
+
+    def __init__(self, root):
+        self.root = Path(root).expanduser()
+        self.config = self.root / "config.json"
+        self.backup = self.root / "backup"
+        self.best = self.root / "best.keras"
+        self.best_record = self.root / "best.json"
+        self.log = self.root / "history.csv"
+
+    def start(self, config: TrainConfig, resume: bool, fresh: bool) -> TrainConfig:
+        """Begin a new run or pick up the saved one; returns the settings to use."""
+        if resume:
+            if not self.config.exists():
+                raise FakeBlockError(f"--resume: no interrupted run in {self.root}")
+            return TrainConfig(**json.loads(self.config.read_text()))
+        if self.config.exists() and not fresh:
+            raise FakeBlockError(
+                f"an earlier run's checkpoints are in {self.root}: pass --resume to continue "
+                "it, or --fresh to discard it and start over")
+        shutil.rmtree(self.root, ignore_errors=True)
+        try:
+            self.root.mkdir(parents=True)
+        except OSError as e:
+            raise FakeBlockError(f"{self.root}: cannot create the run folder ({e.strerror})") from None
+        write_text(self.config, json.dumps(asdict(config), indent=2))
+        return config
+
+
+def targets(dataset: FaceDataset, label_mode: str) -> np.ndarray:
+    """Training targets: one-hot labels, or the annotators' vote distribution."""
+    if label_mode == "probability":
+        return dataset.votes.astype(np.float32)
+    return np.eye(len(dataset.classes), dtype=np.float32)[dataset.labels]
+
+
+def compile_model(model, config: TrainConfig, steps_per_epoch: int):
+    """Attach the recipe's optimizer, learning-rate schedule and loss."""
+    import keras
+
+    r = config.recipe_settings
+    if r["optimizer"] == "sgd":
+        optimizer = keras.optimizers.SGD(r["learning_rate"], momentum=r["momentum"])
+    else:
+        total = max(1, config.epochs * steps_per_epoch)
+        warmup = min(total // 10, 3 * steps_per_epoch)
+        schedule = keras.optimizers.schedules.CosineDecay(
+            r["learning_rate"] / 10, decay_steps=total - warmup, alpha=0.01,
+            warmup_target=r["learning_rate"], warmup_steps=warmup)
+        optimizer = keras.optimizers.AdamW(schedule, weight_decay=r["weight_decay"])
+    if r["loss"] == "mse":
+        loss = keras.losses.MeanSquaredError()
+    else:
+        loss = keras.losses.CategoricalCrossentropy(label_smoothing=r["label_smoothing"])
+    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+
+
+def fit(config: TrainConfig, train: FaceDataset, val: FaceDataset, run: RunFolder) -> dict:
+    """Train (or continue training) ``config`` on ``train``, validating on ``val``.
+
+    Returns the best epoch's record, ``{"epoch": n, "val_accuracy": a}``; the
+    best model itself is in ``run.best``.
+    """
+    from .runtime import import_keras
+    keras = import_keras()
+    from .callbacks import AtomicBestCheckpoint, EpochTimer
+    from .models import build_model
+
+    keras.utils.set_random_seed(config.seed)
+    model = build_model(config.arch, len(config.classes),
+                        augment=config.recipe_settings["augment"], seed=config.seed)
+    batch_size = config.recipe_settings["batch_size"]
+    compile_model(model, config, steps_per_epoch=int(np.ceil(len(train) / batch_size)))
+    callbacks = [
+        EpochTimer(),
+        keras.callbacks.BackupAndRestore(str(run.backup), save_freq="epoch", delete_checkpoint=False),
+        AtomicBestCheckpoint(run.best, run.best_record),
+        keras.callbacks.CSVLogger(str(run.log), append=True),
+        keras.callbacks.TerminateOnNaN(),
+    ]
+    model.fit(images_to_batch(train.images), targets(train, config.label_mode),
+              validation_data=(images_to_batch(val.images), targets(val, config.label_mode)),
+              batch_size=batch_size, epochs=config.epochs, shuffle=True,
+              callbacks=callbacks, verbose=1 if sys.stdout.isatty() else 2)
+    if not run.best_record.exists():
+        raise FakeBlockError(f"training in {run.root} produced no usable epoch (loss diverged?)")
+    return json.loads(run.best_record.read_text())
+
+
+def default_name(labels: str, arch: str, recipe: str) -> str:
+    """Model file stem: ``fer2013`` for the default network, else e.g. ``fer2013-original-original``."""
+    return labels if (arch, recipe) == ("default", "improved") else f"{labels}-{arch}-{recipe}"
+
+
+def choose_splits(dataset: FaceDataset, split: str, seed: int):
+    """(train, validation, test or None) by the Usage column, or a seeded stratified 80/20."""
+    if split == "random":
+        from sklearn.model_selection import train_test_split
+
+        train_rows, val_rows = train_test_split(np.arange(len(dataset)), test_size=0.2,
+                                                random_state=seed, stratify=dataset.labels)
+        return dataset.take(train_rows), dataset.take(val_rows), None
+    sizes = dataset.split_sizes()
+    for needed in ("Training", "PublicTest"):
+        if not sizes.get(needed):
+            raise FakeBlockError(f"{dataset.source}: no {needed} rows; use --split random "
+                                 "to split the data yourself")
+    test = dataset.split("PrivateTest") if sizes.get("PrivateTest") else None
+    return dataset.split("Training"), dataset.split("PublicTest"), test
+
+
+def train_and_save(args):
+    """The whole training command: data, fit, evaluate, then the model, its card
+    and plots into ``args.out``."""
+    from .data import load_training_data
+
+    dataset = load_training_data(args.data, args.labels, args.skip_bad_rows, args.cache_dir)
+    train, val, test = choose_splits(dataset, args.split, args.seed)
+    name = args.name or default_name(args.labels, args.arch, args.recipe)
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise FakeBlockError(f"{out}: cannot create the output folder ({e.strerror})") from None
+    run = RunFolder(Path(args.work_dir).expanduser() / name)
+    config = run.start(TrainConfig(arch=args.arch, recipe=args.recipe, epochs=args.epochs,
+                                   labels=args.labels, label_mode=args.label_mode if args.labels == "ferplus" else "single",
+                                   seed=args.seed, classes=dataset.classes), args.resume, args.fresh)
+    print(f"Training the {config.arch} network ({config.recipe} recipe) for {config.epochs} epochs "
+          f"on {len(train)} faces, validating on {len(val)}; checkpoints in {run.root}")
+    best = fit(config, train, val, run)
+    save_trained(config, run, best, dataset, {"train": train, "validation": val, "test": test},
+                 out / f"{name}.keras", args.split)
+
+
+def save_trained(config: TrainConfig, run: RunFolder, best: dict, dataset: FaceDataset,
+                 splits: dict, model_path: Path, split: str):
+    """Evaluate the run's best epoch and write the model, card and plots atomically."""
+    import pandas as pd
+
+    from .atomic import save_model
+    from .evaluate import (evaluate_model, format_report, plot_confusion, plot_history,
+                           write_json)
+    from .models import load_model
+
+    model = load_model(run.best)
+    metrics = {}
+    for split_name in ("validation", "test"):
+        if splits[split_name] is not None:
+            metrics[split_name] = evaluate_model(model, splits[split_name])
+            print(format_report(metrics[split_name], f"{split_name} ({len(splits[split_name])} faces)"))
+    history = pd.read_csv(run.log)
+    stem = model_path.with_suffix("")
+    card = {
+        "model": model_path.name,
+        "classes": list(config.classes),
+        "input": "48x48 grayscale face crop, raw pixel values 0-255 (fakeblock.preprocess)",
+        "architecture": config.arch,
+        "parameters": int(model.count_params()),
+        "recipe": config.recipe,
+        "settings": config.recipe_settings,
+        "labels": config.labels,
+        "label_mode": config.label_mode,
+        "seed": config.seed,
+        "data": {"file": Path(dataset.source).name, "sha256": dataset.sha256,
+                 "split": split, "sizes": {k: len(v) for k, v in splits.items() if v is not None}},
+        "epochs_run": int(len(history)),
+        "best_epoch": int(best["epoch"]),
+        "training_seconds": round(float(history["seconds"].sum()), 1) if "seconds" in history else None,
+        "metrics": metrics,
+        "trained_on": "FER2013 (research use only); see README",
+    }
+    save_model(model, model_path)
+    write_json(card, stem.with_suffix(".json"))
+    plot_history(run.log, Path(f"{stem}-curves.png"), f"{model_path.name}: training curves")
+    plot_confusion(metrics["validation"], Path(f"{stem}-confusion.png"),
+                   f"{model_path.name}: validation confusion (row-normalised)")
+    print(f"Saved {model_path}, its card {stem.with_suffix('.json')} and plots")
