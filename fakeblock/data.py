@@ -203,11 +203,13 @@ def _parse_chunk(chunk: pd.DataFrame, first_row: int, bad: BadRows):
     else:
         for i in range(n):
             try:
-                images[i] = parse_pixels(pixels[i])
+                face = parse_pixels(pixels[i])
             except ValueError as e:
                 if keep[i]:
                     bad.add(f"row {rows[i]}", str(e))
                 keep[i] = False
+            else:
+                images[i] = face.ravel()
     return (images[keep].reshape(-1, FACE_SIZE, FACE_SIZE), emotion[keep].astype(np.int64),
             usage[keep])
 

@@ -1,0 +1,180 @@
+"""The app: frames in (camera, video, images, demo), emotions out (window, files, JSON).
+
+``python3 WebCam.py --help`` lists the flags. Everything that can be checked
+without TensorFlow (flags, source, cascade, model path, output paths) is
+checked before the model loads.
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .classify import DEFAULT_MODEL, check_model_file
+from .errors import FakeBlockError
+from .overlay import render
+from .sinks import ImageSink, JsonLinesSink, VideoSink, Window, save_snapshot
+from .sources import CameraStopped, open_source
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="WebCam.py",
+        description="Live emotion recognition: finds faces, labels each with its emotion.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--source", help="camera index (0, 1...), 'demo', a video file, an image "
+                   "file or a folder of images (default: camera 0, or the demo if none opens)")
+    p.add_argument("--model", default=str(DEFAULT_MODEL), help="trained .keras model")
+    p.add_argument("--cascade", help="Haar cascade XML (default: the shipped "
+                   "haarcascade_frontalface_default.xml, else OpenCV's copy)")
+    p.add_argument("--scale-factor", type=float, default=1.1,
+                   help="cascade scale step between detection sizes (>1; larger is faster)")
+    p.add_argument("--min-neighbors", type=int, default=5,
+                   help="cascade votes a face needs (higher: fewer false faces)")
+    p.add_argument("--min-size", type=int, default=48, help="smallest face side, in pixels")
+    p.add_argument("--smooth", type=int, default=5,
+                   help="average each face's scores over about this many frames (0: off)")
+    p.add_argument("--tta", action="store_true",
+                   help="also classify the mirrored face and average (slower, steadier)")
+    p.add_argument("--headless", action="store_true", help="no window (servers, scripts, tests)")
+    p.add_argument("--output", help="write the annotated video (or image / folder of images "
+                   "for image input) here")
+    p.add_argument("--json", help="write one JSON line per frame here ('-': standard output)")
+    p.add_argument("--summary", help="write timeline.csv, timeline.png and summary.json "
+                   "into this folder when the run ends")
+    p.add_argument("--no-mirror", action="store_true",
+                   help="show camera pictures as the camera sees them, not mirrored")
+    return p
+
+
+def check_args(p: argparse.ArgumentParser, args):
+    """Flag values that can never work, as argparse errors (exit code 2)."""
+    if args.scale_factor <= 1.0:
+        p.error("--scale-factor must be greater than 1")
+    if args.min_neighbors < 0:
+        p.error("--min-neighbors must be 0 or more")
+    if args.min_size < 8:
+        p.error("--min-size must be at least 8 pixels")
+    if args.smooth < 0:
+        p.error("--smooth must be 0 or more")
+
+
+def main(argv=None) -> int:
+    """Entry point of WebCam.py; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    check_args(parser, args)
+    try:
+        return run(args)
+    except FakeBlockError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+
+
+def run(args) -> int:
+    from .detect import FaceDetector
+
+    detector = FaceDetector(args.cascade, args.scale_factor, args.min_neighbors, args.min_size)
+    check_model_file(args.model)
+    source = open_source(args.source, loop_demo=not args.headless)
+    try:
+        return _run_on(source, detector, args)
+    finally:
+        source.close()
+
+
+def _open_outputs(source, args):
+    window = None if args.headless else Window(mirrored=source.is_camera and not args.no_mirror)
+    output = None
+    if args.output:
+        path = Path(args.output)
+        if source.is_still:
+            output = ImageSink(path, single=source.total == 1 and not source.path.is_dir())
+        else:
+            output = VideoSink(path, source.fps)
+    json_lines = JsonLinesSink(args.json) if args.json else None
+    return window, output, json_lines
+
+
+def _run_on(source, detector, args) -> int:
+    window, output, json_lines = _open_outputs(source, args)
+    timeline = None
+    if args.summary:
+        from .timeline import TimelineRecorder
+        timeline = TimelineRecorder(Path(args.summary), source.label)
+
+    print("Loading the emotion model...", file=sys.stderr, flush=True)
+    from .classify import EmotionClassifier
+    from .pipeline import EmotionPipeline
+
+    pipeline = EmotionPipeline(detector, EmotionClassifier(args.model, tta=args.tta), args.smooth)
+    if timeline:
+        timeline.classes = pipeline.classes
+    progress = None
+    if source.total and not (window and source.label == "demo"):
+        from tqdm import tqdm
+        progress = tqdm(total=source.total, unit=" frames", desc=source.label, leave=False,
+                        file=sys.stderr, delay=1.0)
+
+    frames = frames_with_faces = 0
+    fps, last_tick = None, time.perf_counter()
+    ended, status = "done", 0
+    try:
+        for frame in source:
+            result = pipeline.process(frame.image, frame.index, frame.new_scene)
+            ms = result.ms
+            if window or output:
+                drawn = time.perf_counter()
+                canvas = render(frame.image, result.faces, pipeline.classes, fps)
+                ms += (time.perf_counter() - drawn) * 1000
+            if json_lines:
+                json_lines.write({"frame": frame.index, "source": frame.name, "ms": round(ms, 2),
+                                  "faces": result.faces})
+            if timeline:
+                timeline.add(frame, result.faces)
+            if output:
+                output.write(canvas, frame.name)
+            frames += 1
+            frames_with_faces += bool(result.faces)
+            if progress:
+                progress.update(1)
+            now = time.perf_counter()
+            tick_fps = 1.0 / max(1e-6, now - last_tick)
+            fps, last_tick = tick_fps if fps is None else 0.9 * fps + 0.1 * tick_fps, now
+            if window:
+                shown = render(frame.image, result.faces, pipeline.classes, fps,
+                               mirrored=window.mirrored, show_help=True)
+                action = window.show(shown)
+                while action in ("pause", "snapshot", "mirror"):
+                    if action == "snapshot":
+                        print(f"Saved snapshot {save_snapshot(shown)}", file=sys.stderr)
+                        action = None
+                    elif action == "mirror":
+                        window.mirrored = not window.mirrored
+                        action = None
+                    else:
+                        action = window.wait_while_paused()
+                if action == "quit":
+                    ended = "stopped by the user"
+                    break
+    except CameraStopped as e:
+        ended, status = str(e), 1
+    except KeyboardInterrupt:
+        ended, status = "interrupted", 130
+    finally:
+        if progress:
+            progress.close()
+        for sink in (window, output, json_lines):
+            if sink:
+                sink.close()
+        if timeline:
+            written = timeline.save()
+            if written:
+                print(f"Wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
+    skipped = len(getattr(source, "unreadable", []))
+    print(f"{source.label}: {frames} frames, faces in {frames_with_faces}"
+          + (f", {skipped} unreadable images skipped" if skipped else "")
+          + ("" if ended == "done" else f" ({ended})"), file=sys.stderr)
+    if frames == 0 and skipped:
+        raise FakeBlockError(f"{source.label}: none of the images could be read")
+    return status

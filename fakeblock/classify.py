@@ -1,0 +1,76 @@
+"""The emotion classifier the app runs: a trained model plus its class names."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .emotions import FER2013, FERPLUS
+from .errors import FakeBlockError
+from .preprocess import faces_to_batch
+
+#: The model WebCam.py uses unless told otherwise.
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "model" / "fer2013.keras"
+
+
+def model_classes(model_path: Path, n_outputs: int) -> tuple:
+    """The class names of a model: from its card (``<model>.json``) when present,
+    else FER2013's seven or FER+'s eight by the number of outputs."""
+    card = Path(model_path).with_suffix(".json")
+    if card.is_file():
+        try:
+            classes = tuple(json.loads(card.read_text())["classes"])
+        except (ValueError, KeyError, TypeError):
+            raise FakeBlockError(f"{card}: not a valid model card (no 'classes' list)") from None
+        if len(classes) == n_outputs:
+            return classes
+        raise FakeBlockError(f"{card}: lists {len(classes)} classes but the model has {n_outputs} outputs")
+    for names in (FER2013, FERPLUS):
+        if len(names) == n_outputs:
+            return names
+    raise FakeBlockError(f"{model_path}: {n_outputs} outputs, and no model card names them")
+
+
+def check_model_file(path) -> Path:
+    """Fail early, before TensorFlow loads, on a model path that cannot work."""
+    path = Path(path)
+    if not path.is_file():
+        raise FakeBlockError(f"{path}: no such model. Train one with 'python3 BuildTrainTestCNN.py' "
+                             "or pass --model PATH")
+    if path.suffix != ".keras":
+        raise FakeBlockError(f"{path}: not a .keras model file")
+    return path
+
+
+class EmotionClassifier:
+    """Classifies face boxes of a gray frame in one batched model call.
+
+    ``tta``: also classify the mirrored faces and average (about twice the cost).
+    """
+
+    def __init__(self, model_path=DEFAULT_MODEL, tta: bool = False):
+        from .models import load_model
+
+        self.path = check_model_file(model_path)
+        self.model = load_model(self.path)
+        shape = self.model.input_shape
+        if tuple(shape[1:]) != (48, 48, 1):
+            raise FakeBlockError(f"{self.path}: expects input {shape[1:]}, not 48x48x1 gray faces")
+        self.classes = model_classes(self.path, self.model.output_shape[-1])
+        self.tta = tta
+        self.classify_batch(np.zeros((1, 48, 48, 1), np.float32))  # build the graph now, not on frame 1
+
+    def classify_batch(self, batch: np.ndarray) -> np.ndarray:
+        """``(n, 48, 48, 1)`` model inputs -> ``(n, classes)`` probabilities."""
+        if self.tta:
+            batch = np.concatenate([batch, batch[:, :, ::-1]])
+        scores = np.asarray(self.model.predict_on_batch(batch))
+        if self.tta:
+            scores = (scores[: len(scores) // 2] + scores[len(scores) // 2:]) / 2
+        return scores
+
+    def classify(self, gray: np.ndarray, boxes) -> np.ndarray:
+        """Scores for each face box in a gray frame; ``(0, classes)`` when there are none."""
+        if not boxes:
+            return np.zeros((0, len(self.classes)), np.float32)
+        return self.classify_batch(faces_to_batch(gray, boxes))

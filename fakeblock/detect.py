@@ -1,0 +1,123 @@
+"""Face detection (OpenCV's Haar cascade) and following faces from frame to frame."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import FakeBlockError
+
+#: The cascade shipped beside WebCam.py; OpenCV's own copy is the fallback.
+DEFAULT_CASCADE = Path(__file__).resolve().parent.parent / "haarcascade_frontalface_default.xml"
+_CASCADE_WINDOW = 24  # the frontal-face cascade's own window size, in pixels
+
+
+def cascade_path(requested=None) -> Path:
+    """The cascade file to use: ``requested`` if given, else the shipped copy, else OpenCV's."""
+    if requested:
+        path = Path(requested)
+        if not path.is_file():
+            raise FakeBlockError(f"{path}: no such cascade file")
+        return path
+    if DEFAULT_CASCADE.is_file():
+        return DEFAULT_CASCADE
+    fallback = Path(cv2.data.haarcascades) / DEFAULT_CASCADE.name
+    if fallback.is_file():
+        return fallback
+    raise FakeBlockError(f"{DEFAULT_CASCADE}: missing, and OpenCV has no copy of it either; "
+                         "pass --cascade PATH")
+
+
+class FaceDetector:
+    """Finds frontal faces in gray frames.
+
+    Detection runs on a frame scaled down so that the smallest face asked for
+    (``min_size``) still fills the cascade's 24-pixel window: smaller frames,
+    the same faces. Boxes come back in the full frame's coordinates.
+    """
+
+    def __init__(self, cascade=None, scale_factor: float = 1.1, min_neighbors: int = 5,
+                 min_size: int = 48):
+        path = cascade_path(cascade)
+        self.classifier = cv2.CascadeClassifier(str(path))
+        if self.classifier.empty():
+            raise FakeBlockError(f"{path}: not a valid Haar cascade file")
+        self.scale_factor, self.min_neighbors, self.min_size = scale_factor, min_neighbors, min_size
+        self.scale = min(1.0, _CASCADE_WINDOW / max(1, min_size))
+
+    def detect(self, gray: np.ndarray) -> list:
+        """Face boxes ``(x, y, w, h)`` in a 2-D uint8 frame, largest first."""
+        small = gray
+        if self.scale < 1.0:
+            small = cv2.resize(gray, None, fx=self.scale, fy=self.scale, interpolation=cv2.INTER_AREA)
+        min_side = max(1, round(self.min_size * self.scale))
+        found = self.classifier.detectMultiScale(
+            small, scaleFactor=self.scale_factor,
+            minNeighbors=self.min_neighbors, minSize=(min_side, min_side))
+        boxes = [tuple(int(round(v / self.scale)) for v in box) for box in np.reshape(found, (-1, 4))]
+        return sorted(boxes, key=lambda b: b[2] * b[3], reverse=True)
+
+
+def iou(a, b) -> float:
+    """Intersection over union of two ``(x, y, w, h)`` boxes."""
+    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    return inter / union if union else 0.0
+
+
+@dataclass
+class Track:
+    """One face followed across frames."""
+
+    id: int
+    box: tuple
+    scores: np.ndarray
+    last_seen: int
+
+
+class FaceTracker:
+    """Follows faces by box overlap and smooths each face's scores over time.
+
+    ``smooth``: frames to average over (an exponential moving average); 0 or 1
+    turns smoothing off, but faces are still followed, so track ids exist.
+    A face unseen for ``patience`` frames ends its track; a new face gets a new id.
+    """
+
+    def __init__(self, smooth: int = 5, patience: int = 10, min_iou: float = 0.3):
+        self.alpha = 1.0 if smooth <= 1 else 2.0 / (smooth + 1)
+        self.patience, self.min_iou = patience, min_iou
+        self.tracks: list[Track] = []
+        self.next_id = 1
+
+    def update(self, frame_index: int, boxes, scores) -> list:
+        """Match this frame's faces to tracks; returns one Track per box, in box order,
+        with the smoothed scores."""
+        self.tracks = [t for t in self.tracks if frame_index - t.last_seen <= self.patience]
+        pairs = sorted(((iou(box, t.box), i, j) for i, box in enumerate(boxes)
+                        for j, t in enumerate(self.tracks)), reverse=True)
+        matched, used = {}, set()
+        for overlap, i, j in pairs:
+            if overlap < self.min_iou:
+                break
+            if i not in matched and j not in used:
+                matched[i] = self.tracks[j]
+                used.add(j)
+        result = []
+        for i, box in enumerate(boxes):
+            track = matched.get(i)
+            if track is None:
+                track = Track(self.next_id, tuple(box), np.asarray(scores[i], np.float32), frame_index)
+                self.next_id += 1
+                self.tracks.append(track)
+            else:
+                track.scores = self.alpha * np.asarray(scores[i]) + (1 - self.alpha) * track.scores
+                track.box, track.last_seen = tuple(box), frame_index
+            result.append(track)
+        return result
+
+    def reset(self):
+        """Forget all faces (between unrelated images)."""
+        self.tracks = []

@@ -1,0 +1,73 @@
+"""Drawing on frames: face boxes with labels, the main face's bars, FPS and key help."""
+
+import cv2
+import numpy as np
+
+from .emotions import COLORS_BGR
+
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+KEY_HELP = "q/Esc quit  s snapshot  space pause  m mirror"
+
+
+def _text(frame, text, origin, scale=0.5, color=(255, 255, 255), thickness=1):
+    """Text with a dark outline, readable on any background."""
+    cv2.putText(frame, text, origin, FONT, scale, (0, 0, 0), thickness + 2, cv2.LINE_AA)
+    cv2.putText(frame, text, origin, FONT, scale, color, thickness, cv2.LINE_AA)
+
+
+def draw_face(frame, box, emotion: str, confidence: float, track_id=None):
+    """A box around the face, with the emotion and its confidence above it (below
+    when the face touches the top edge)."""
+    x, y, w, h = box
+    color = COLORS_BGR.get(emotion, (255, 255, 255))
+    thickness = max(2, frame.shape[1] // 320)
+    cv2.rectangle(frame, (x, y), (x + w, y + h), color, thickness, cv2.LINE_AA)
+    label = f"{emotion} {confidence:.0%}" + (f"  #{track_id}" if track_id is not None else "")
+    scale = max(0.5, frame.shape[1] / 1280)
+    (tw, th), baseline = cv2.getTextSize(label, FONT, scale, 1)
+    top = y - th - baseline - 4 if y - th - baseline - 4 >= 0 else y + h
+    cv2.rectangle(frame, (x, top), (x + tw + 6, top + th + baseline + 4), color, cv2.FILLED)
+    cv2.putText(frame, label, (x + 3, top + th + 2), FONT, scale, (0, 0, 0), 1, cv2.LINE_AA)
+
+
+def draw_bars(frame, scores, classes, origin=(10, 40), width=150):
+    """One bar per emotion for the main face, as the original project drew them."""
+    x0, y0 = origin
+    row = 18
+    panel = frame[y0 - 4:y0 + row * len(classes), x0 - 4:x0 + width + 90]
+    panel[:] = (panel * 0.45).astype(frame.dtype)  # darken behind the bars
+    for i, (name, score) in enumerate(zip(classes, scores)):
+        y = y0 + i * row
+        color = COLORS_BGR.get(name, (255, 255, 255))
+        cv2.rectangle(frame, (x0 + 80, y + 3), (x0 + 80 + int(width * float(score)), y + row - 3),
+                      color, cv2.FILLED)
+        _text(frame, name, (x0, y + row - 5), 0.45)
+        _text(frame, f"{score:.0%}", (x0 + 85 + width, y + row - 5), 0.4)
+
+
+def draw_status(frame, fps: float | None, show_help: bool):
+    """Frames per second in the top-left corner, and the key help along the bottom."""
+    if fps is not None:
+        _text(frame, f"{fps:.1f} FPS", (10, 22), 0.6, (0, 255, 0), 1)
+    if show_help:
+        _text(frame, KEY_HELP, (10, frame.shape[0] - 10), 0.45)
+
+
+def mirror_box(box, frame_width: int):
+    """The box as it appears in the horizontally mirrored frame."""
+    x, y, w, h = box
+    return (frame_width - x - w, y, w, h)
+
+
+def render(frame: np.ndarray, faces: list, classes, fps=None, mirrored=False, show_help=False):
+    """A copy of ``frame`` (BGR) with all faces drawn; ``faces`` as in the JSON
+    output (``box``, ``emotion``, ``confidence``, ``scores``, ``track``).
+    ``mirrored`` flips the picture (selfie view); the boxes follow."""
+    canvas = cv2.flip(frame, 1) if mirrored else frame.copy()
+    for face in faces:
+        box = mirror_box(face["box"], frame.shape[1]) if mirrored else face["box"]
+        draw_face(canvas, box, face["emotion"], face["confidence"], face.get("track"))
+    if faces and canvas.shape[0] >= 40 + 18 * len(classes) and canvas.shape[1] >= 260:
+        draw_bars(canvas, [faces[0]["scores"][c] for c in classes], classes)
+    draw_status(canvas, fps, show_help)
+    return canvas

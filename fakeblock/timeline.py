@@ -1,0 +1,135 @@
+"""Emotions over time: per-face timeline CSV, plot and summary of a run."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .atomic import save_figure, write_text
+from .emotions import color_rgb
+from .errors import FakeBlockError
+
+BASE_COLUMNS = ["frame", "time_s", "track", "x", "y", "w", "h", "emotion", "confidence"]
+
+
+def timeline_rows(frame, faces: list) -> list:
+    """One timeline row per face of a frame (scores under the model's class names)."""
+    return [{"frame": frame.index, "time_s": frame.time_s, "track": face["track"],
+             "x": face["box"][0], "y": face["box"][1], "w": face["box"][2], "h": face["box"][3],
+             "emotion": face["emotion"], "confidence": face["confidence"], **face["scores"]}
+            for face in faces]
+
+
+def to_frame(rows: list, classes) -> pd.DataFrame:
+    """Timeline rows -> a DataFrame with the CSV's columns, in order."""
+    return pd.DataFrame(rows, columns=BASE_COLUMNS + list(classes))
+
+
+def summarize(timeline: pd.DataFrame, classes, source: str, frames: int) -> dict:
+    """Per track and overall: span, frame count, share of time in each emotion, dominant one."""
+    def shares(rows):
+        counts = rows["emotion"].value_counts()
+        share = {c: round(float(counts.get(c, 0)) / max(1, len(rows)), 4) for c in classes}
+        return share, (max(share, key=share.get) if len(rows) else None)
+
+    tracks = []
+    for track_id, rows in timeline.groupby("track", sort=True):
+        share, dominant = shares(rows)
+        times = rows["time_s"].dropna()
+        tracks.append({"track": int(track_id),
+                       "first_frame": int(rows["frame"].min()), "last_frame": int(rows["frame"].max()),
+                       "first_s": float(times.min()) if len(times) else None,
+                       "last_s": float(times.max()) if len(times) else None,
+                       "frames": int(len(rows)), "share": share, "dominant": dominant})
+    share, dominant = shares(timeline)
+    return {"source": source, "frames": frames, "face_rows": int(len(timeline)),
+            "tracks": tracks, "overall": {"share": share, "dominant": dominant}}
+
+
+def plot_timeline(timeline: pd.DataFrame, classes, source: str, path: Path, min_seconds=1.0,
+                  fps_guess=30.0):
+    """Smoothed scores over time of each track lasting over ``min_seconds``."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    timed = timeline["time_s"].notna().all() and len(timeline)
+    x_name = "time_s" if timed else "frame"
+    spans = timeline.groupby("track")[x_name].agg(lambda v: v.max() - v.min())
+    min_span = min_seconds if timed else min_seconds * fps_guess
+    long_tracks = [t for t, span in spans.items() if span > min_span]
+    fig, axes = plt.subplots(max(1, len(long_tracks)), 1, sharex=True, squeeze=False,
+                             figsize=(10, 1.2 + 2.2 * max(1, len(long_tracks))))
+    for ax, track_id in zip(axes[:, 0], long_tracks):
+        rows = timeline[timeline["track"] == track_id].sort_values(x_name)
+        for name in classes:
+            ax.plot(rows[x_name], rows[name].rolling(5, center=True, min_periods=1).mean(),
+                    color=color_rgb(name), label=name, linewidth=1.6)
+        ax.set_ylim(0, 1)
+        ax.set_ylabel(f"face #{track_id}")
+        ax.grid(alpha=0.3)
+    if not long_tracks:
+        axes[0, 0].text(0.5, 0.5, "no face stayed in view for over a second", ha="center",
+                        va="center", transform=axes[0, 0].transAxes)
+    axes[-1, 0].set_xlabel("seconds" if timed else "frame")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="upper right", ncol=len(classes), fontsize=8)
+    fig.suptitle(f"Emotions over time: {source}", x=0.01, ha="left")
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    save_figure(fig, path)
+
+
+class TimelineRecorder:
+    """Collects every face of a run; ``save`` writes timeline.csv, timeline.png and
+    summary.json into ``folder`` (also after Ctrl-C or a stopped camera)."""
+
+    def __init__(self, folder: Path, source: str, classes=()):
+        self.folder, self.source, self.classes = Path(folder), source, tuple(classes)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise FakeBlockError(f"{folder}: cannot create the summary folder ({e.strerror})") from None
+        self.rows, self.frames = [], 0
+
+    def add(self, frame, faces: list):
+        self.rows.extend(timeline_rows(frame, faces))
+        self.frames += 1
+
+    def save(self) -> list:
+        """Write the three files; returns their paths."""
+        timeline = to_frame(self.rows, self.classes)
+        csv_path = self.folder / "timeline.csv"
+        write_text(csv_path, timeline.to_csv(index=False))
+        summary_path = self.folder / "summary.json"
+        write_text(summary_path, json.dumps(summarize(timeline, self.classes, self.source, self.frames),
+                                            indent=2))
+        plot_path = self.folder / "timeline.png"
+        plot_timeline(timeline, self.classes, self.source, plot_path)
+        return [csv_path, plot_path, summary_path]
+
+
+def analyze_video(path, model=None, smooth: int = 5, **detector_options) -> pd.DataFrame:
+    """Run the app's pipeline over a video (or image folder) and return the timeline
+    as a DataFrame: the same columns as ``timeline.csv``.
+
+    ``model``: a ``.keras`` path (default: the shipped model); ``detector_options``:
+    ``cascade``, ``scale_factor``, ``min_neighbors``, ``min_size``.
+    """
+    from .classify import DEFAULT_MODEL, EmotionClassifier
+    from .detect import FaceDetector
+    from .pipeline import EmotionPipeline
+    from .sources import open_source
+
+    source = open_source(str(path))
+    try:
+        pipeline = EmotionPipeline(FaceDetector(**detector_options),
+                                   EmotionClassifier(model or DEFAULT_MODEL), smooth)
+        rows = []
+        for frame in source:
+            rows.extend(timeline_rows(frame, pipeline.process(frame.image, frame.index,
+                                                              frame.new_scene).faces))
+        return to_frame(rows, pipeline.classes)
+    finally:
+        source.close()
