@@ -9,7 +9,8 @@ import numpy as np
 from .errors import FakeBlockError
 
 #: The cascade shipped beside WebCam.py; OpenCV's own copy is the fallback.
-DEFAULT_CASCADE = Path(__file__).resolve().parent.parent / "haarcascade_frontalface_default.xml"
+CASCADE_NAME = "haarcascade_frontalface_default.xml"
+DEFAULT_CASCADE = Path(__file__).resolve().parent.parent / CASCADE_NAME
 _CASCADE_WINDOW = 24  # the frontal-face cascade's own window size, in pixels
 
 
@@ -22,7 +23,7 @@ def cascade_path(requested=None) -> Path:
         return path
     if DEFAULT_CASCADE.is_file():
         return DEFAULT_CASCADE
-    fallback = Path(cv2.data.haarcascades) / DEFAULT_CASCADE.name
+    fallback = Path(cv2.data.haarcascades) / CASCADE_NAME
     if fallback.is_file():
         return fallback
     raise FakeBlockError(f"{DEFAULT_CASCADE}: missing, and OpenCV has no copy of it either; "
@@ -40,7 +41,10 @@ class FaceDetector:
     def __init__(self, cascade=None, scale_factor: float = 1.1, min_neighbors: int = 5,
                  min_size: int = 48):
         path = cascade_path(cascade)
-        self.classifier = cv2.CascadeClassifier(str(path))
+        try:
+            self.classifier = cv2.CascadeClassifier(str(path))
+        except (cv2.error, SystemError):  # OpenCV raises on a malformed XML file
+            self.classifier = cv2.CascadeClassifier()
         if self.classifier.empty():
             raise FakeBlockError(f"{path}: not a valid Haar cascade file")
         self.scale_factor, self.min_neighbors, self.min_size = scale_factor, min_neighbors, min_size

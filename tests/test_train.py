@@ -1,0 +1,133 @@
+"""BuildTrainTestCNN.py end to end: tiny training runs, evaluation, resume, bad input."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, run_script, synthetic_faces, write_fer_csv
+
+
+def test_tiny_training_run_writes_model_card_and_plots(trained_model):
+    out = trained_model.parent
+    card = json.loads((out / "fer2013.json").read_text())
+    assert card["classes"] == ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+    assert card["architecture"] == "default" and card["epochs_run"] == 1
+    assert card["data"]["sizes"] == {"train": 140, "validation": 70, "test": 70}
+    assert len(card["data"]["sha256"]) == 64 and card["parameters"] > 100_000
+    assert {"validation", "test"} <= set(card["metrics"])
+    for plot in ("fer2013-curves.png", "fer2013-confusion.png"):
+        assert (out / plot).stat().st_size > 1000
+    from fakeblock.models import load_model
+    model = load_model(trained_model)
+    assert model.output_shape == (None, 7)
+    with zipfile.ZipFile(trained_model) as archive:  # saved for inference: no optimizer state
+        assert not json.loads(archive.read("config.json")).get("compile_config")
+
+
+def test_original_network_with_the_original_recipe(tmp_path, small_csv):
+    result = run_script("BuildTrainTestCNN.py", "--data", small_csv, "--arch", "original",
+                        "--epochs", 1, "--out", tmp_path, "--work-dir", tmp_path / "runs")
+    assert result.returncode == 0, result.stderr
+    card = json.loads((tmp_path / "fer2013-original-original.json").read_text())
+    assert card["settings"]["optimizer"] == "sgd" and card["settings"]["loss"] == "mse"
+    assert card["settings"]["batch_size"] == 50 and card["parameters"] == 257735
+
+
+def test_random_split_is_reproducible(tmp_path):
+    images, labels = synthetic_faces(70)
+    csv = write_fer_csv(tmp_path / "train-only.csv", images, labels, ["Training"] * 70)
+    from fakeblock.data import load_dataset
+    from fakeblock.train import choose_splits
+    data = load_dataset(csv)
+    first, second = choose_splits(data, "random", 7), choose_splits(data, "random", 7)
+    assert len(first[0]) == 56 and len(first[1]) == 14 and first[2] is None
+    np.testing.assert_array_equal(first[1].images, second[1].images)
+
+
+def test_evaluate_json_has_the_documented_keys_and_known_numbers(tmp_path):
+    """A model that always answers 'happy', on faces of which 3 in 7 are happy."""
+    from fakeblock.atomic import save_model
+    from fakeblock.runtime import import_keras
+    keras = import_keras()
+    faces = keras.Input((48, 48, 1))
+    always_happy = keras.layers.Dense(7, activation="softmax", kernel_initializer="zeros",
+                                      bias_initializer=keras.initializers.Constant(
+                                          [0, 0, 0, 5, 0, 0, 0]))(keras.layers.Flatten()(faces))
+    model_path = tmp_path / "happy.keras"
+    save_model(keras.Model(faces, always_happy), model_path)
+    images, _ = synthetic_faces(7)
+    labels = np.array([3, 3, 3, 0, 4, 6, 6])
+    csv = write_fer_csv(tmp_path / "known.csv", images, labels, ["PublicTest"] * 7)
+    report = tmp_path / "report.json"
+    result = run_script("BuildTrainTestCNN.py", "--evaluate", "--model", model_path, "--data", csv,
+                        "--report-json", report)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(report.read_text())
+    assert set(metrics) == {"accuracy", "macro_f1", "n", "per_class", "confusion"}
+    assert metrics["n"] == 7 and metrics["accuracy"] == pytest.approx(3 / 7)
+    happy = metrics["per_class"]["happy"]
+    assert happy == {"precision": pytest.approx(3 / 7), "recall": 1.0,
+                     "f1": pytest.approx(0.6), "support": 3}
+    assert metrics["macro_f1"] == pytest.approx(0.6 / 7)
+    assert [row[3] for row in metrics["confusion"]] == [1, 0, 0, 3, 1, 0, 2]
+    assert "accuracy 42.86%" in result.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--data", "missing.csv"], "missing.csv: no such file or folder"),
+    (["--epochs", "0"], "--epochs must be at least 1"),
+    (["--evaluate", "--model", "nowhere.keras"], "nowhere.keras: no such model"),
+])
+def test_bad_arguments_give_one_line_errors(tmp_path, args, message):
+    result = run_script("BuildTrainTestCNN.py", *args, "--work-dir", tmp_path, cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_resume_without_a_run_and_restart_without_flag(tmp_path, small_csv):
+    result = run_script("BuildTrainTestCNN.py", "--data", small_csv, "--resume",
+                        "--work-dir", tmp_path / "runs", "--out", tmp_path)
+    assert result.returncode == 2 and "no interrupted run" in result.stderr
+    (tmp_path / "runs" / "fer2013").mkdir(parents=True)
+    (tmp_path / "runs" / "fer2013" / "config.json").write_text("{}")
+    result = run_script("BuildTrainTestCNN.py", "--data", small_csv,
+                        "--work-dir", tmp_path / "runs", "--out", tmp_path)
+    assert result.returncode == 2 and "--resume" in result.stderr and "--fresh" in result.stderr
+
+
+def test_killed_training_keeps_the_previous_model_and_resumes(tmp_path, trained_model):
+    out = tmp_path / "model"
+    out.mkdir()
+    for f in trained_model.parent.glob("fer2013*"):
+        (out / f.name).write_bytes(f.read_bytes())
+    before = (out / "fer2013.keras").read_bytes()
+    images, labels = synthetic_faces(1400, seed=3)
+    csv = write_fer_csv(tmp_path / "bigger.csv", images, labels,
+                        ["Training"] * 1330 + ["PublicTest"] * 70)
+    runs = tmp_path / "runs"
+    command = [sys.executable, str(ROOT / "BuildTrainTestCNN.py"), "--data", str(csv), "--epochs", "3",
+               "--out", str(out), "--work-dir", str(runs)]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = runs / "fer2013" / "history.csv"
+    deadline = time.time() + 240
+    while time.time() < deadline and not (log.exists() and len(log.read_text().splitlines()) >= 2):
+        time.sleep(0.2)
+    assert process.poll() is None, process.stdout.read()
+    process.send_signal(signal.SIGKILL)  # mid-epoch 2: no chance to clean up
+    process.wait()
+    assert (out / "fer2013.keras").read_bytes() == before
+    assert (runs / "fer2013" / "best.keras").exists()
+
+    result = run_script("BuildTrainTestCNN.py", "--data", csv, "--resume", "--out", out,
+                        "--work-dir", runs)
+    assert result.returncode == 0, result.stderr
+    history = (runs / "fer2013" / "history.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in history[1:]] == ["0", "1", "2"]
+    card = json.loads((out / "fer2013.json").read_text())
+    assert card["epochs_run"] == 3 and card["data"]["sizes"]["train"] == 1330
