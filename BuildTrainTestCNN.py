@@ -4,6 +4,7 @@ Edit the defaults below, or override any of them with flags (--help lists them).
 
     python3 BuildTrainTestCNN.py                       # train the default model
     python3 BuildTrainTestCNN.py --resume              # continue an interrupted run
+    python3 BuildTrainTestCNN.py --export              # save its best epoch so far
     python3 BuildTrainTestCNN.py --evaluate            # evaluate model/fer2013.keras
 """
 
@@ -50,6 +51,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     run = p.add_mutually_exclusive_group()
     run.add_argument("--resume", action="store_true", help="continue the interrupted run")
     run.add_argument("--fresh", action="store_true", help="discard an interrupted run, start over")
+    run.add_argument("--export", action="store_true",
+                     help="save the best epoch so far of a running or interrupted run into --out")
     p.add_argument("--evaluate", action="store_true", help="only evaluate a saved model")
     p.add_argument("--model", help="model to evaluate (default: OUT/NAME.keras)")
     p.add_argument("--usage", choices=("Training", "PublicTest", "PrivateTest", "all"),

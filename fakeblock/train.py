@@ -63,7 +63,7 @@ class RunFolder:
         """Begin a new run or pick up the saved one; returns the settings to use."""
         if resume:
             if not self.config.exists():
-                raise FakeBlockError(f"--resume: no interrupted run in {self.root}")
+                raise FakeBlockError(f"no run to continue in {self.root}")
             return TrainConfig(**json.loads(self.config.read_text()))
         if self.config.exists() and not fresh:
             raise FakeBlockError(
@@ -174,6 +174,15 @@ def train_and_save(args):
     except OSError as e:
         raise FakeBlockError(f"{out}: cannot create the output folder ({e.strerror})") from None
     run = RunFolder(Path(args.work_dir).expanduser() / name)
+    if args.export:
+        config = run.start(None, resume=True, fresh=False)
+        if not run.best_record.exists():
+            raise FakeBlockError(f"--export: the run in {run.root} has no finished epoch yet")
+        best = json.loads(run.best_record.read_text())
+        print(f"Exporting epoch {best['epoch']} of the run in {run.root}")
+        save_trained(config, run, best, dataset, {"train": train, "validation": val, "test": test},
+                     out / f"{name}.keras", args.split)
+        return
     config = run.start(TrainConfig(arch=args.arch, recipe=args.recipe, epochs=args.epochs,
                                    labels=args.labels, label_mode=args.label_mode if args.labels == "ferplus" else "single",
                                    seed=args.seed, classes=dataset.classes), args.resume, args.fresh)
@@ -216,6 +225,7 @@ def save_trained(config: TrainConfig, run: RunFolder, best: dict, dataset: FaceD
         "data": {"file": Path(dataset.source).name, "sha256": dataset.sha256,
                  "split": split, "sizes": {k: len(v) for k, v in splits.items() if v is not None}},
         "epochs_run": int(len(history)),
+        "epochs_planned": config.epochs,
         "best_epoch": int(best["epoch"]),
         "training_seconds": round(float(history["seconds"].sum()), 1) if "seconds" in history else None,
         "metrics": metrics,

@@ -93,7 +93,7 @@ def test_bad_arguments_give_one_line_errors(tmp_path, args, message):
 def test_resume_without_a_run_and_restart_without_flag(tmp_path, small_csv):
     result = run_script("BuildTrainTestCNN.py", "--data", small_csv, "--resume",
                         "--work-dir", tmp_path / "runs", "--out", tmp_path)
-    assert result.returncode == 2 and "no interrupted run" in result.stderr
+    assert result.returncode == 2 and "no run to continue" in result.stderr
     (tmp_path / "runs" / "fer2013").mkdir(parents=True)
     (tmp_path / "runs" / "fer2013" / "config.json").write_text("{}")
     result = run_script("BuildTrainTestCNN.py", "--data", small_csv,

@@ -1,0 +1,50 @@
+"""Whole-pipeline accuracy on real photos (../shared/data/wild-dev), measured the
+way DECISIONS.md sets: `WebCam.py --source DIR --headless --json`, the largest
+face per photo, a photo with no face found counts as wrong.
+
+    python3 bench/wild.py [--model model/fer2013.keras] [--tta]
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from common import ROOT, SHARED_DATA, table
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--photos", default=str(SHARED_DATA / "wild-dev"))
+    parser.add_argument("--model", default=str(ROOT / "model" / "fer2013.keras"))
+    parser.add_argument("--tta", action="store_true")
+    args = parser.parse_args()
+    photos = Path(args.photos)
+    truth = pd.read_csv(photos / "labels.csv").set_index("filename")["label"]
+    with tempfile.TemporaryDirectory() as tmp:
+        jsonl = Path(tmp) / "wild.jsonl"
+        command = [sys.executable, str(ROOT / "WebCam.py"), "--source", str(photos / "images"),
+                   "--headless", "--json", str(jsonl), "--model", args.model]
+        subprocess.run(command + (["--tta"] if args.tta else []), check=True)
+        predicted = {}
+        for line in jsonl.read_text().splitlines():
+            record = json.loads(line)
+            if record["faces"]:
+                predicted[record["source"]] = record["faces"][0]["emotion"]  # largest first
+    rows = []
+    for label in sorted(truth.unique()) + ["all"]:
+        names = truth.index if label == "all" else truth.index[truth == label]
+        right = sum(predicted.get(n) == truth[n] for n in names)
+        found = sum(n in predicted for n in names)
+        rows.append({"label": label, "photos": len(names), "face found": found,
+                     "accuracy %": 100 * right / len(names)})
+    print(f"{Path(args.model).name}{' + TTA' if args.tta else ''} on {photos}")
+    print(table(rows, ["label", "photos", "face found", "accuracy %"]))
+
+
+if __name__ == "__main__":
+    main()
