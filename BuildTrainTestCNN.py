@@ -30,7 +30,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--data", default=DATA, help="FER2013 CSV, image folder, or FER+ folder root")
-    p.add_argument("--labels", choices=("fer2013",), default=LABELS,
+    p.add_argument("--labels", choices=("fer2013", "ferplus"), default=LABELS,
                    help="label set: FER2013's single labels or FER+ annotator votes")
     p.add_argument("--label-mode", choices=("majority", "probability"), default=LABEL_MODE,
                    help="FER+ targets: the majority emotion or the vote distribution")

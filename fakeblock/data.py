@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from .emotions import FER2013
+from .emotions import FER2013, FERPLUS, FERPLUS_VOTE_COLUMNS
 from .errors import FakeBlockError
 from .preprocess import FACE_SIZE, crop_face, to_gray
 
@@ -86,8 +86,15 @@ def file_sha256(path: Path) -> str:
 
 def load_training_data(path, labels: str = "fer2013", skip_bad_rows: bool = False,
                        cache_dir=None) -> FaceDataset:
-    """The dataset for a label set: FER2013 (CSV or image folder)."""
-    return load_dataset(path, skip_bad_rows, cache_dir)
+    """The dataset for a label set: FER2013 (CSV or image folder), or FER+ votes
+    (a FERPlus folder root, or a FER2013 CSV with ``fer2013new.csv`` beside it)."""
+    if labels != "ferplus":
+        return load_dataset(path, skip_bad_rows, cache_dir)
+    path = Path(path)
+    if path.is_dir():
+        return load_ferplus_folder(path, skip_bad_rows)
+    faces = load_dataset(path, skip_bad_rows=False, cache_dir=cache_dir)
+    return join_ferplus_votes(faces, path.parent / "fer2013new.csv")
 
 
 def load_dataset(path, skip_bad_rows: bool = False, cache_dir=None) -> FaceDataset:
@@ -314,3 +321,95 @@ def load_image_folder(root, skip_bad_rows: bool = False) -> FaceDataset:
         raise FakeBlockError(f"{root}: no readable images ({sum(bad.reasons.values())} bad files skipped)")
     return FaceDataset(np.stack(images), np.array(labels, np.int64), np.array(usage, "<U11"),
                        FER2013, str(root), "", skipped=bad.reasons)
+
+
+#: FER+ sub-folders and the FER2013 split each holds.
+FERPLUS_FOLDERS = {"FER2013Train": "Training", "FER2013Valid": "PublicTest", "FER2013Test": "PrivateTest"}
+
+
+def _ferplus_votes(votes: np.ndarray):
+    """Raw FER+ vote columns (file order, 10) -> (votes in FERPLUS order, keep mask).
+
+    Faces whose votes are mostly 'unknown' or 'not a face' are not kept.
+    """
+    emotion_columns = [FERPLUS_VOTE_COLUMNS.index(name) for name in FERPLUS]
+    emotion_votes = votes[:, emotion_columns].astype(np.float32)
+    keep = emotion_votes.sum(axis=1) > votes[:, 8:10].sum(axis=1)
+    return emotion_votes, keep
+
+
+def _with_votes(images, votes, usage, source, sha, skipped) -> FaceDataset:
+    emotion_votes, keep = _ferplus_votes(votes)
+    if (~keep).any():
+        skipped["mostly unknown or not a face"] += int((~keep).sum())
+    emotion_votes = emotion_votes[keep]
+    distribution = emotion_votes / emotion_votes.sum(axis=1, keepdims=True)
+    return FaceDataset(images[keep], distribution.argmax(axis=1), usage[keep], FERPLUS,
+                       source, sha, distribution, skipped)
+
+
+def load_ferplus_folder(root, skip_bad_rows: bool = False) -> FaceDataset:
+    """Read Microsoft's FERPlus layout: ``FER2013Train/``, ``FER2013Valid/``,
+    ``FER2013Test/``, each with 48x48 PNGs and a headerless ``label.csv``
+    (image name, face box, then 10 vote counts)."""
+    import cv2
+
+    root = Path(root)
+    folders = [root / name for name in FERPLUS_FOLDERS if (root / name).is_dir()]
+    if not folders:
+        raise FakeBlockError(f"{root}: not a FER+ folder (expected {', '.join(FERPLUS_FOLDERS)} "
+                             "sub-folders, each with a label.csv)")
+    bad = BadRows(root, skip_bad_rows)
+    images, votes, usage = [], [], []
+    for folder in folders:
+        label_file = folder / "label.csv"
+        if not label_file.is_file():
+            raise FakeBlockError(f"{label_file}: missing; each FER+ folder needs its label.csv")
+        try:
+            table = pd.read_csv(label_file, header=None, dtype=str, keep_default_na=False)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+            raise FakeBlockError(f"{label_file}: not a readable label.csv ({_first_line(e)})") from None
+        if table.shape[1] != 12:
+            raise FakeBlockError(f"{label_file}: {table.shape[1]} columns, expected 12 (image name, "
+                                 "face box, 10 vote counts)")
+        counts = table.iloc[:, 2:].apply(pd.to_numeric, errors="coerce").to_numpy()
+        for i, row in enumerate(tqdm(table.itertuples(index=False), total=len(table), leave=False,
+                                     desc=f"Reading {folder.name}", unit=" images", delay=1.0)):
+            where = f"{label_file.name} row {i + 1}"
+            if not (np.isfinite(counts[i]).all() and (counts[i] >= 0).all()):
+                bad.add(where, "bad votes: vote counts must be whole numbers 0 or more")
+                continue
+            image = cv2.imread(str(folder / row[0]), cv2.IMREAD_GRAYSCALE)
+            if image is None:
+                bad.add(where, f"unreadable image: {row[0]} is missing or not an image")
+                continue
+            if image.shape != (FACE_SIZE, FACE_SIZE):
+                image = crop_face(image, (0, 0, image.shape[1], image.shape[0])).astype(np.uint8)
+            images.append(image)
+            votes.append(counts[i])
+            usage.append(FERPLUS_FOLDERS[folder.name])
+    if not images:
+        raise FakeBlockError(f"{root}: no usable faces")
+    return _with_votes(np.stack(images), np.array(votes), np.array(usage, "<U11"), str(root), "",
+                       bad.reasons)
+
+
+def join_ferplus_votes(faces: FaceDataset, votes_csv: Path) -> FaceDataset:
+    """Join FER2013 faces with Microsoft's ``fer2013new.csv`` (same rows, same order)."""
+    if not votes_csv.is_file():
+        raise FakeBlockError(f"{votes_csv}: missing; FER+ labels for a FER2013 CSV come from "
+                             "Microsoft's fer2013new.csv beside it (or pass a FER+ folder)")
+    try:
+        table = pd.read_csv(votes_csv)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        raise FakeBlockError(f"{votes_csv}: not a readable CSV ({_first_line(e)})") from None
+    if len(table) != len(faces) or table.shape[1] < 10:
+        raise FakeBlockError(f"{votes_csv}: {len(table)} rows and {table.shape[1]} columns; expected "
+                             f"{len(faces)} rows (one per row of {Path(faces.source).name}) ending "
+                             "in 10 vote columns")
+    counts = table.iloc[:, -10:].apply(pd.to_numeric, errors="coerce").to_numpy()
+    broken = ~(np.isfinite(counts).all(axis=1) & (counts >= 0).all(axis=1))
+    if broken.any():
+        raise FakeBlockError(f"{votes_csv} row {int(np.flatnonzero(broken)[0]) + 1}: bad votes: "
+                             "vote counts must be whole numbers 0 or more")
+    return _with_votes(faces.images, counts, faces.usage, faces.source, faces.sha256, Counter())

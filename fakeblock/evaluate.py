@@ -102,7 +102,14 @@ def write_json(data: dict, path: Path):
 
 
 def evaluate_model(model, dataset, tta: bool = False) -> dict:
-    """:func:`classification_metrics` of ``model`` on a :class:`~fakeblock.data.FaceDataset`."""
+    """:func:`classification_metrics` of ``model`` on a :class:`~fakeblock.data.FaceDataset`.
+
+    FER+ data (with votes) is scored against the majority vote, ties left out,
+    as in the FER+ paper.
+    """
+    if dataset.votes is not None:
+        top = dataset.votes.max(axis=1, keepdims=True)
+        dataset = dataset.take((dataset.votes == top).sum(axis=1) == 1)
     predicted = predict_scores(model, dataset.images, tta=tta).argmax(axis=1)
     return classification_metrics(dataset.labels, predicted, dataset.classes)
 
