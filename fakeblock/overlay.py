@@ -30,19 +30,22 @@ def draw_face(frame, box, emotion: str, confidence: float, track_id=None):
     cv2.putText(frame, label, (x + 3, top + th + 2), FONT, scale, (0, 0, 0), 1, cv2.LINE_AA)
 
 
-def draw_bars(frame, scores, classes, origin=(10, 40), width=150):
+BAR_ROW, BAR_WIDTH, BAR_PANEL_WIDTH = 18, 100, 215
+
+
+def draw_bars(frame, scores, classes, origin=(10, 40), width=BAR_WIDTH):
     """One bar per emotion for the main face, as the original project drew them."""
     x0, y0 = origin
-    row = 18
-    panel = frame[y0 - 4:y0 + row * len(classes), x0 - 4:x0 + width + 90]
+    row = BAR_ROW
+    panel = frame[y0 - 4:y0 + row * len(classes), x0 - 4:x0 + BAR_PANEL_WIDTH - 4]
     panel[:] = (panel * 0.45).astype(frame.dtype)  # darken behind the bars
     for i, (name, score) in enumerate(zip(classes, scores)):
         y = y0 + i * row
         color = COLORS_BGR.get(name, (255, 255, 255))
-        cv2.rectangle(frame, (x0 + 80, y + 3), (x0 + 80 + int(width * float(score)), y + row - 3),
+        cv2.rectangle(frame, (x0 + 70, y + 3), (x0 + 70 + int(width * float(score)), y + row - 3),
                       color, cv2.FILLED)
         _text(frame, name, (x0, y + row - 5), 0.45)
-        _text(frame, f"{score:.0%}", (x0 + 85 + width, y + row - 5), 0.4)
+        _text(frame, f"{score:.0%}", (x0 + 75 + width, y + row - 5), 0.4)
 
 
 def draw_status(frame, fps: float | None, show_help: bool):
@@ -66,8 +69,14 @@ def render(frame: np.ndarray, faces: list, classes, fps=None, mirrored=False, sh
     canvas = cv2.flip(frame, 1) if mirrored else frame.copy()
     for face in faces:
         box = mirror_box(face["box"], frame.shape[1]) if mirrored else face["box"]
-        draw_face(canvas, box, face["emotion"], face["confidence"], face.get("track"))
-    if faces and canvas.shape[0] >= 40 + 18 * len(classes) and canvas.shape[1] >= 260:
-        draw_bars(canvas, [faces[0]["scores"][c] for c in classes], classes)
+        # track ids tell faces apart (and match the timeline plot) where there are several
+        track = face.get("track") if len(faces) > 1 else None
+        draw_face(canvas, box, face["emotion"], face["confidence"], track)
+    height, width = canvas.shape[:2]
+    if faces and height >= 40 + BAR_ROW * len(classes) and width >= 2 * BAR_PANEL_WIDTH:
+        x, _, w, _ = mirror_box(faces[0]["box"], width) if mirrored else faces[0]["box"]
+        # the bars go on the side of the picture with more room beside the main face
+        left = 10 if x > width - x - w else width - BAR_PANEL_WIDTH - 10
+        draw_bars(canvas, [faces[0]["scores"][c] for c in classes], classes, origin=(left + 4, 40))
     draw_status(canvas, fps, show_help)
     return canvas
