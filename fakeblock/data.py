@@ -18,7 +18,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from .emotions import FER2013, FERPLUS, FERPLUS_VOTE_COLUMNS
-from .errors import FakeBlockError
+from .errors import FakeBlockError, first_line
 from .preprocess import FACE_SIZE, crop_face, to_gray
 
 USAGES = ("Training", "PublicTest", "PrivateTest")
@@ -144,7 +144,7 @@ def load_fer2013_csv(path, skip_bad_rows: bool = False, cache_dir=None) -> FaceD
                 first_row += len(chunk)
                 progress.update(len(chunk))
     except (pd.errors.ParserError, UnicodeDecodeError, EOFError, OSError) as e:
-        raise FakeBlockError(f"{path}: not a readable CSV file ({_first_line(e)})") from None
+        raise FakeBlockError(f"{path}: not a readable CSV file ({first_line(e)})") from None
     except pd.errors.EmptyDataError:
         raise FakeBlockError(f"{path}: the file is empty; expected a header "
                              "'emotion,pixels,Usage' and rows of faces") from None
@@ -158,10 +158,6 @@ def load_fer2013_csv(path, skip_bad_rows: bool = False, cache_dir=None) -> FaceD
     if cache_file and not bad.reasons:
         _save_cache(cache_file, dataset)
     return dataset
-
-
-def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def _check_columns(path: Path, columns):
@@ -368,7 +364,7 @@ def load_ferplus_folder(root, skip_bad_rows: bool = False) -> FaceDataset:
         try:
             table = pd.read_csv(label_file, header=None, dtype=str, keep_default_na=False)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
-            raise FakeBlockError(f"{label_file}: not a readable label.csv ({_first_line(e)})") from None
+            raise FakeBlockError(f"{label_file}: not a readable label.csv ({first_line(e)})") from None
         if table.shape[1] != 12:
             raise FakeBlockError(f"{label_file}: {table.shape[1]} columns, expected 12 (image name, "
                                  "face box, 10 vote counts)")
@@ -402,7 +398,7 @@ def join_ferplus_votes(faces: FaceDataset, votes_csv: Path) -> FaceDataset:
     try:
         table = pd.read_csv(votes_csv)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
-        raise FakeBlockError(f"{votes_csv}: not a readable CSV ({_first_line(e)})") from None
+        raise FakeBlockError(f"{votes_csv}: not a readable CSV ({first_line(e)})") from None
     if len(table) != len(faces) or table.shape[1] < 10:
         raise FakeBlockError(f"{votes_csv}: {len(table)} rows and {table.shape[1]} columns; expected "
                              f"{len(faces)} rows (one per row of {Path(faces.source).name}) ending "

@@ -11,3 +11,9 @@ class FakeBlockError(Exception):
     def __init__(self, message: str, exit_code: int = 2):
         super().__init__(message)
         self.exit_code = exit_code
+
+
+def first_line(error: Exception) -> str:
+    """The first line of an exception's message (library errors can run to pages)."""
+    text = str(error).strip()
+    return text.splitlines()[0][:200] if text else type(error).__name__

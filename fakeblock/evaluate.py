@@ -120,10 +120,10 @@ def evaluate_saved(args):
     from .errors import FakeBlockError
     from .train import default_name
 
-    model_path = Path(args.model or Path(args.out) / f"{args.name or default_name(args.labels, args.arch, args.recipe)}.keras")
-    if not model_path.exists():
-        raise FakeBlockError(f"{model_path}: no such model. Train one with "
-                             "'python3 BuildTrainTestCNN.py' or pass --model PATH")
+    from .classify import check_model_file
+
+    default = Path(args.out) / f"{args.name or default_name(args.labels, args.arch, args.recipe)}.keras"
+    model_path = check_model_file(args.model or default)
     dataset = load_training_data(args.data, args.labels, args.skip_bad_rows, args.cache_dir)
     sizes = dataset.split_sizes()
     usage = args.usage or ("PrivateTest" if sizes.get("PrivateTest") else "PublicTest")

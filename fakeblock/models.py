@@ -5,8 +5,6 @@ Every model takes ``(48, 48, 1)`` raw gray pixels (0-255, see
 and the augmentation used in training, live inside the model.
 """
 
-from pathlib import Path
-
 from .preprocess import FACE_SIZE
 from .runtime import import_keras
 
@@ -88,20 +86,11 @@ def build_model(arch: str, num_classes: int = 7, augment: bool = True, seed: int
 
 def load_model(path):
     """Load a ``.keras`` model for inference (Keras safe mode: no pickled code)."""
-    from .errors import FakeBlockError
+    from .classify import check_model_file
+    from .errors import FakeBlockError, first_line
 
-    path = Path(path)
-    if not path.exists():
-        raise FakeBlockError(f"{path}: no such model. Train one with "
-                             "'python3 BuildTrainTestCNN.py' or pass --model PATH")
-    if path.suffix != ".keras":
-        raise FakeBlockError(f"{path}: not a .keras model file")
+    path = check_model_file(path)
     try:
         return keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as e:  # Keras raises many types for a damaged file
-        raise FakeBlockError(f"{path}: cannot load the model ({_first_line(e)})") from None
-
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0][:200] if text else type(error).__name__
+        raise FakeBlockError(f"{path}: cannot load the model ({first_line(e)})") from None
