@@ -10,7 +10,6 @@ Edit the defaults below, or override any of them with flags (--help lists them).
 
 import argparse
 import sys
-from pathlib import Path
 
 # ---------------------------------------------------------------- defaults
 DATA = "data/fer2013.csv"          # Kaggle CSV (plain or .gz), or an image folder

@@ -27,7 +27,7 @@ def test_frames(faces: int, count: int = 30, seed: int = 0) -> list:
     face = demo_face()
     spots = [(60, 80), (250, 170), (440, 60)]
     frames = []
-    for i in range(count):
+    for _ in range(count):
         frame = cv2.GaussianBlur(rng.integers(40, 200, (480, 640, 3), dtype=np.uint8), (0, 0), 6)
         for x, y in spots[:faces]:
             dx, dy = rng.integers(-15, 16, 2)

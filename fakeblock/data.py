@@ -8,6 +8,7 @@ reported, never dropped silently).
 
 import hashlib
 import os
+import sys
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -272,7 +273,8 @@ def _save_cache(cache_file: Path, dataset: FaceDataset):
         np.savez(partial, images=dataset.images, labels=dataset.labels, usage=dataset.usage)
         os.replace(partial, cache_file)
     except OSError as e:
-        warnings.warn(f"could not cache parsed data in {cache_file.parent}: {e.strerror}")
+        print(f"note: could not cache the parsed data in {cache_file.parent} ({e.strerror}); "
+              "the next run parses the file again", file=sys.stderr)
 
 
 def load_image_folder(root, skip_bad_rows: bool = False) -> FaceDataset:

@@ -142,7 +142,6 @@ class DemoSource(Source):
         if self.portrait is None:
             raise FakeBlockError(f"{DEMO_IMAGE}: the demo image is missing; reinstall FakeBlock")
         self.loop = loop
-        width, height = DEMO_SIZE
         self.backdrop = cv2.GaussianBlur(cv2.resize(self.portrait, DEMO_SIZE), (0, 0), 25) // 2
 
     def render(self, index: int) -> np.ndarray:

@@ -1,7 +1,6 @@
 """WebCam.py end to end on generated videos, images and the demo; every error path."""
 
 import json
-import shutil
 
 import cv2
 import numpy as np
