@@ -28,7 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cascade", help="Haar cascade XML (default: the shipped "
                    "haarcascade_frontalface_default.xml, else OpenCV's copy)")
     p.add_argument("--scale-factor", type=float, default=1.1,
-                   help="cascade scale step between detection sizes (>1; larger is faster)")
+                   help="cascade scale step between detection sizes (>1; larger is faster "
+                        "but misses more faces)")
     p.add_argument("--min-neighbors", type=int, default=5,
                    help="cascade votes a face needs (higher: fewer false faces)")
     p.add_argument("--min-size", type=int, default=48, help="smallest face side, in pixels")
@@ -72,12 +73,13 @@ def main(argv=None) -> int:
 
 
 def run(args) -> int:
-    from .detect import FaceDetector
+    from .detect import PHOTO_PAD, FaceDetector
 
-    detector = FaceDetector(args.cascade, args.scale_factor, args.min_neighbors, args.min_size)
     check_model_file(args.model)
     source = open_source(args.source, loop_demo=not args.headless)
     try:
+        detector = FaceDetector(args.cascade, args.scale_factor, args.min_neighbors, args.min_size,
+                                pad=PHOTO_PAD if source.is_still else 0.0)
         return _run_on(source, detector, args)
     finally:
         source.close()

@@ -58,7 +58,10 @@ class EmotionClassifier:
             raise FakeBlockError(f"{self.path}: expects input {shape[1:]}, not 48x48x1 gray faces")
         self.classes = model_classes(self.path, self.model.output_shape[-1])
         self.tta = tta
-        self.classify_batch(np.zeros((1, 48, 48, 1), np.float32))  # build the graph now, not on frame 1
+        # Build the inference graph now, not on the first frames: Keras traces it
+        # once per batch size until a second size makes it shape-generic.
+        for faces in (1, 2):
+            self.classify_batch(np.zeros((faces, 48, 48, 1), np.float32))
 
     def classify_batch(self, batch: np.ndarray) -> np.ndarray:
         """``(n, 48, 48, 1)`` model inputs -> ``(n, classes)`` probabilities."""

@@ -117,12 +117,13 @@ def analyze_video(path, model=None, smooth: int = 5, **detector_options) -> pd.D
     ``cascade``, ``scale_factor``, ``min_neighbors``, ``min_size``.
     """
     from .classify import DEFAULT_MODEL, EmotionClassifier
-    from .detect import FaceDetector
+    from .detect import PHOTO_PAD, FaceDetector
     from .pipeline import EmotionPipeline
     from .sources import open_source
 
     source = open_source(str(path))
     try:
+        detector_options.setdefault("pad", PHOTO_PAD if source.is_still else 0.0)
         pipeline = EmotionPipeline(FaceDetector(**detector_options),
                                    EmotionClassifier(model or DEFAULT_MODEL), smooth)
         rows = []
