@@ -104,30 +104,32 @@ def test_resume_without_a_run_and_restart_without_flag(tmp_path, small_csv):
 def test_killed_training_keeps_the_previous_model_and_resumes(tmp_path, trained_model):
     out = tmp_path / "model"
     out.mkdir()
-    for f in trained_model.parent.glob("fer2013*"):
-        (out / f.name).write_bytes(f.read_bytes())
-    before = (out / "fer2013.keras").read_bytes()
+    shipped = out / "fer2013-original-original.keras"  # the model a finished run replaces
+    shipped.write_bytes(trained_model.read_bytes())
+    before = shipped.read_bytes()
     images, labels = synthetic_faces(1400, seed=3)
     csv = write_fer_csv(tmp_path / "bigger.csv", images, labels,
                         ["Training"] * 1330 + ["PublicTest"] * 70)
     runs = tmp_path / "runs"
     command = [sys.executable, str(ROOT / "BuildTrainTestCNN.py"), "--data", str(csv), "--epochs", "3",
-               "--out", str(out), "--work-dir", str(runs)]
+               "--arch", "original", "--out", str(out), "--work-dir", str(runs)]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    log = runs / "fer2013" / "history.csv"
+    run = runs / "fer2013-original-original"
+    log = run / "history.csv"
     deadline = time.time() + 240
     while time.time() < deadline and not (log.exists() and len(log.read_text().splitlines()) >= 2):
         time.sleep(0.2)
     assert process.poll() is None, process.stdout.read()
     process.send_signal(signal.SIGKILL)  # mid-epoch 2: no chance to clean up
     process.wait()
-    assert (out / "fer2013.keras").read_bytes() == before
-    assert (runs / "fer2013" / "best.keras").exists()
+    assert shipped.read_bytes() == before
+    assert (run / "best.keras").exists()
 
-    result = run_script("BuildTrainTestCNN.py", "--data", csv, "--resume", "--out", out,
-                        "--work-dir", runs)
+    result = run_script("BuildTrainTestCNN.py", "--data", csv, "--arch", "original", "--resume",
+                        "--out", out, "--work-dir", runs)
     assert result.returncode == 0, result.stderr
-    history = (runs / "fer2013" / "history.csv").read_text().splitlines()
+    history = log.read_text().splitlines()
     assert [line.split(",")[0] for line in history[1:]] == ["0", "1", "2"]
-    card = json.loads((out / "fer2013.json").read_text())
+    assert shipped.read_bytes() != before
+    card = json.loads((out / "fer2013-original-original.json").read_text())
     assert card["epochs_run"] == 3 and card["data"]["sizes"]["train"] == 1330
