@@ -17,7 +17,7 @@ LABELS = "fer2013"                 # fer2013 (7 classes) | ferplus (8, FER+ vote
 LABEL_MODE = "probability"         # FER+ only: majority | probability
 ARCH = "default"                   # default | original
 RECIPE = None                      # original | improved (None: the arch's own)
-EPOCHS = 45
+EPOCHS = 40
 SPLIT = "usage"                    # usage (the Usage column) | random (seeded 80/20)
 SEED = 1337
 OUT = "model"                      # where the finished model, card and plots go
@@ -67,8 +67,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from fakeblock.errors import FakeBlockError
     from fakeblock import evaluate, train
+    from fakeblock.errors import FakeBlockError
 
     try:
         if args.evaluate:

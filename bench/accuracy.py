@@ -9,8 +9,8 @@ import sys
 
 import cv2
 import numpy as np
-
 from common import ROOT, SHARED_DATA, table
+
 from fakeblock.data import load_dataset
 from fakeblock.evaluate import classification_metrics, predict_scores
 

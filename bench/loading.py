@@ -11,8 +11,8 @@ import tempfile
 import time
 
 import numpy as np
-
 from common import SHARED_DATA, table
+
 from fakeblock.data import load_fer2013_csv
 
 

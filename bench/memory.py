@@ -8,6 +8,7 @@ import argparse
 import resource
 
 from common import table
+
 from fakeblock.classify import EmotionClassifier
 from fakeblock.detect import FaceDetector
 from fakeblock.overlay import render

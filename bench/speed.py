@@ -8,8 +8,8 @@ import argparse
 
 import cv2
 import numpy as np
-
 from common import table, test_frames, time_per_frame
+
 from fakeblock.classify import DEFAULT_MODEL, EmotionClassifier
 from fakeblock.detect import DEFAULT_CASCADE, FaceDetector
 from fakeblock.overlay import render

@@ -8,9 +8,10 @@ import argparse
 import time
 
 from common import ROOT, SHARED_DATA, table
+
 from fakeblock.data import load_dataset
-from fakeblock.train import RECIPES, TrainConfig, compile_model, targets
 from fakeblock.preprocess import images_to_batch
+from fakeblock.train import RECIPES, TrainConfig, compile_model, targets
 
 
 def main():

@@ -13,7 +13,6 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
-
 from common import ROOT, SHARED_DATA, table
 
 

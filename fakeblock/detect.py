@@ -60,20 +60,35 @@ class FaceDetector:
     def detect(self, gray: np.ndarray) -> list:
         """Face boxes ``(x, y, w, h)`` in a 2-D uint8 frame, largest first, clipped to the frame.
 
-        With ``pad`` (a fraction of the shorter side), a black border is added
-        first, so that faces cut by the frame's edge (tight photo crops) are found.
+        With ``pad`` (a fraction of the shorter side), the frame is searched
+        again inside a black border, so that faces cut by the frame's edge
+        (tight photo crops) are found whole. Where the plain search found faces,
+        a face found only with the border is kept if it reaches into the
+        border: one inside the frame is a false detection the border caused.
         """
         small = gray
         if self.scale < 1.0:
             small = cv2.resize(gray, None, fx=self.scale, fy=self.scale, interpolation=cv2.INTER_AREA)
+        boxes = self._detect(small, gray.shape[:2], 0)
         border = int(self.pad * min(small.shape))
+        if border:
+            height, width = gray.shape[:2]
+            padded = self._detect(small, gray.shape[:2], border)
+            boxes = [box for box in padded
+                     if box[0] == 0 or box[1] == 0 or box[0] + box[2] == width
+                     or box[1] + box[3] == height or not boxes
+                     or any(iou(box, plain) > 0.3 for plain in boxes)]
+        return sorted(boxes, key=lambda b: b[2] * b[3], reverse=True)
+
+    def _detect(self, small: np.ndarray, full_shape, border: int) -> list:
+        """Run the cascade on the scaled frame inside a ``border``; boxes in full-frame coordinates."""
         if border:
             small = cv2.copyMakeBorder(small, border, border, border, border, cv2.BORDER_CONSTANT, value=0)
         min_side = max(1, round(self.min_size * self.scale))
         found = self.classifier.detectMultiScale(
             small, scaleFactor=self.scale_factor,
             minNeighbors=self.min_neighbors, minSize=(min_side, min_side))
-        height, width = gray.shape[:2]
+        height, width = full_shape
         boxes = []
         for x, y, w, h in np.reshape(found, (-1, 4)):
             x0, y0 = max(0, round((x - border) / self.scale)), max(0, round((y - border) / self.scale))
@@ -81,7 +96,7 @@ class FaceDetector:
             y1 = min(height, round((y - border + h) / self.scale))
             if x1 > x0 and y1 > y0:
                 boxes.append((x0, y0, x1 - x0, y1 - y0))
-        return sorted(boxes, key=lambda b: b[2] * b[3], reverse=True)
+        return boxes
 
 
 def iou(a, b) -> float:

@@ -4,7 +4,12 @@ import json
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+)
 
 from .atomic import save_figure, write_text
 from .preprocess import images_to_batch
@@ -31,7 +36,7 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes) -> d
     return {
         "accuracy": float(accuracy_score(y_true, y_pred)),
         "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
-        "n": int(len(y_true)),
+        "n": len(y_true),
         "per_class": {name: {"precision": float(precision[i]), "recall": float(recall[i]),
                              "f1": float(f1[i]), "support": int(support[i])}
                       for i, name in enumerate(classes)},
@@ -116,11 +121,10 @@ def evaluate_model(model, dataset, tta: bool = False) -> dict:
 
 def evaluate_saved(args):
     """The ``--evaluate`` command: print (and optionally write) a saved model's report."""
+    from .classify import check_model_file
     from .data import load_training_data
     from .errors import FakeBlockError
     from .train import default_name
-
-    from .classify import check_model_file
 
     default = Path(args.out) / f"{args.name or default_name(args.labels, args.arch, args.recipe)}.keras"
     model_path = check_model_file(args.model or default)

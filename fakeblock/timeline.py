@@ -40,9 +40,9 @@ def summarize(timeline: pd.DataFrame, classes, source: str, frames: int) -> dict
                        "first_frame": int(rows["frame"].min()), "last_frame": int(rows["frame"].max()),
                        "first_s": float(times.min()) if len(times) else None,
                        "last_s": float(times.max()) if len(times) else None,
-                       "frames": int(len(rows)), "share": share, "dominant": dominant})
+                       "frames": len(rows), "share": share, "dominant": dominant})
     share, dominant = shares(timeline)
-    return {"source": source, "frames": frames, "face_rows": int(len(timeline)),
+    return {"source": source, "frames": frames, "face_rows": len(timeline),
             "tracks": tracks, "overall": {"share": share, "dominant": dominant}}
 
 

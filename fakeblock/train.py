@@ -199,8 +199,13 @@ def save_trained(config: TrainConfig, run: RunFolder, best: dict, dataset: FaceD
     import pandas as pd
 
     from .atomic import save_model
-    from .evaluate import (evaluate_model, format_report, plot_confusion, plot_history,
-                           write_json)
+    from .evaluate import (
+        evaluate_model,
+        format_report,
+        plot_confusion,
+        plot_history,
+        write_json,
+    )
     from .models import load_model
 
     model = load_model(run.best)
@@ -224,7 +229,7 @@ def save_trained(config: TrainConfig, run: RunFolder, best: dict, dataset: FaceD
         "seed": config.seed,
         "data": {"file": Path(dataset.source).name, "sha256": dataset.sha256,
                  "split": split, "sizes": {k: len(v) for k, v in splits.items() if v is not None}},
-        "epochs_run": int(len(history)),
+        "epochs_run": len(history),
         "epochs_planned": config.epochs,
         "best_epoch": int(best["epoch"]),
         "training_seconds": round(float(history["seconds"].sum()), 1) if "seconds" in history else None,

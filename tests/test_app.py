@@ -5,7 +5,6 @@ import json
 import cv2
 import numpy as np
 import pytest
-
 from conftest import ROOT, run_script, write_video
 
 FER2013_NAMES = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]

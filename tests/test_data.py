@@ -5,9 +5,10 @@ import gzip
 import cv2
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
-
 from conftest import SHARED_DATA, synthetic_faces, write_fer_csv
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from fakeblock.data import load_dataset, parse_pixels
 from fakeblock.errors import FakeBlockError
 

@@ -5,8 +5,8 @@ import json
 import cv2
 import numpy as np
 import pytest
-
 from conftest import SHARED_DATA, run_script, synthetic_faces, write_fer_csv
+
 from fakeblock.data import load_training_data
 from fakeblock.emotions import FERPLUS
 from fakeblock.errors import FakeBlockError

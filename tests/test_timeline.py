@@ -9,7 +9,6 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import ROOT, run_script, write_video
 
 FER2013_NAMES = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]

@@ -9,7 +9,6 @@ import zipfile
 
 import numpy as np
 import pytest
-
 from conftest import ROOT, run_script, synthetic_faces, write_fer_csv
 
 
