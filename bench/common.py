@@ -37,12 +37,16 @@ def test_frames(faces: int, count: int = 30, seed: int = 0) -> list:
 
 
 def time_per_frame(work, frames, repeats: int = 3, warmup: int = 5) -> dict:
-    """Median and 95th-percentile milliseconds of ``work(frame)``, and frames per second."""
+    """Median and 95th-percentile milliseconds of ``work(frame)``, and frames per second.
+
+    Each call gets a fresh copy of its frame (``work`` may draw on it).
+    """
     for frame in frames[:warmup]:
-        work(frame)
+        work(frame.copy())
     times = []
     for _ in range(repeats):
-        for frame in frames:
+        for original in frames:
+            frame = original.copy()
             started = time.perf_counter()
             work(frame)
             times.append((time.perf_counter() - started) * 1000)

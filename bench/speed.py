@@ -69,13 +69,15 @@ def main():
     classifier = EmotionClassifier(args.model)
     candidates = {
         "FakeBlock": fakeblock_frame(EmotionPipeline(FaceDetector(), classifier)),
+        "FakeBlock --detect-every 1": fakeblock_frame(
+            EmotionPipeline(FaceDetector(), classifier, detect_every=1)),
         "original loop": original_frame(classifier.model, classifier.classes),
         "fer 25.10": fer_frame(),
     }
     rows = []
     for faces in (0, 1, 3):
         frames = test_frames(faces, args.frames)
-        results = {name: time_per_frame(work, [f.copy() for f in frames])
+        results = {name: time_per_frame(work, frames)
                    for name, work in candidates.items() if work is not None}
         ours = results["FakeBlock"]["median_ms"]
         for name, r in results.items():

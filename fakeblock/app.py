@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-neighbors", type=int, default=5,
                    help="cascade votes a face needs (higher: fewer false faces)")
     p.add_argument("--min-size", type=int, default=48, help="smallest face side, in pixels")
+    p.add_argument("--detect-every", type=int, default=5,
+                   help="search the whole frame every N frames; in between, only around "
+                        "the faces already found (1: the whole frame every time)")
     p.add_argument("--smooth", type=int, default=5,
                    help="average each face's scores over about this many frames (0: off)")
     p.add_argument("--tta", action="store_true",
@@ -58,6 +61,8 @@ def check_args(p: argparse.ArgumentParser, args):
         p.error("--min-size must be at least 8 pixels")
     if args.smooth < 0:
         p.error("--smooth must be 0 or more")
+    if args.detect_every < 1:
+        p.error("--detect-every must be 1 or more")
 
 
 def main(argv=None) -> int:
@@ -109,7 +114,8 @@ def _run_on(source, detector, args) -> int:
     from .classify import EmotionClassifier
     from .pipeline import EmotionPipeline
 
-    pipeline = EmotionPipeline(detector, EmotionClassifier(args.model, tta=args.tta), args.smooth)
+    pipeline = EmotionPipeline(detector, EmotionClassifier(args.model, tta=args.tta), args.smooth,
+                               args.detect_every)
     if timeline:
         timeline.classes = pipeline.classes
     progress = None
