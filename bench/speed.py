@@ -1,7 +1,7 @@
 """Per-frame speed of the app's pipeline against the original project's loop and
 the `fer` package, on the same generated 640x480 frames, in one process.
 
-    python3 bench/speed.py [--model model/fer2013.keras]
+    python3 bench/speed.py [--model model/ferplus.keras]
 """
 
 import argparse

@@ -2,7 +2,7 @@
 way DECISIONS.md sets: `WebCam.py --source DIR --headless --json`, the largest
 face per photo, a photo with no face found counts as wrong.
 
-    python3 bench/wild.py [--model model/fer2013.keras] [--tta]
+    python3 bench/wild.py [--model model/ferplus.keras] [--tta]
 """
 
 import argparse
@@ -15,11 +15,13 @@ from pathlib import Path
 import pandas as pd
 from common import ROOT, SHARED_DATA, table
 
+from fakeblock.classify import DEFAULT_MODEL
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--photos", default=str(SHARED_DATA / "wild-dev"))
-    parser.add_argument("--model", default=str(ROOT / "model" / "fer2013.keras"))
+    parser.add_argument("--model", default=str(DEFAULT_MODEL))
     parser.add_argument("--tta", action="store_true")
     args = parser.parse_args()
     photos = Path(args.photos)

@@ -9,8 +9,9 @@ from .emotions import FER2013, FERPLUS
 from .errors import FakeBlockError
 from .preprocess import faces_to_batch
 
-#: The model WebCam.py uses unless told otherwise.
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "model" / "fer2013.keras"
+#: The model WebCam.py uses unless told otherwise: the FER+ model, which reads
+#: real photos better than the FER2013 one (README, "The models").
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "model" / "ferplus.keras"
 
 
 def model_classes(model_path: Path, n_outputs: int) -> tuple:

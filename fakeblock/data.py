@@ -88,14 +88,23 @@ def file_sha256(path: Path) -> str:
 def load_training_data(path, labels: str = "fer2013", skip_bad_rows: bool = False,
                        cache_dir=None) -> FaceDataset:
     """The dataset for a label set: FER2013 (CSV or image folder), or FER+ votes
-    (a FERPlus folder root, or a FER2013 CSV with ``fer2013new.csv`` beside it)."""
-    if labels != "ferplus":
-        return load_dataset(path, skip_bad_rows, cache_dir)
+    (a FERPlus folder root, or a FER2013 CSV with ``fer2013new.csv`` beside it).
+
+    Faces left out (bad rows with ``skip_bad_rows``, FER+ faces that are mostly
+    'unknown') are counted on standard error, never dropped silently.
+    """
     path = Path(path)
-    if path.is_dir():
-        return load_ferplus_folder(path, skip_bad_rows)
-    faces = load_dataset(path, skip_bad_rows=False, cache_dir=cache_dir)
-    return join_ferplus_votes(faces, path.parent / "fer2013new.csv")
+    if labels != "ferplus":
+        dataset = load_dataset(path, skip_bad_rows, cache_dir)
+    elif path.is_dir():
+        dataset = load_ferplus_folder(path, skip_bad_rows)
+    else:
+        faces = load_dataset(path, skip_bad_rows=False, cache_dir=cache_dir)
+        dataset = join_ferplus_votes(faces, path.parent / "fer2013new.csv")
+    if dataset.skipped:
+        reasons = ", ".join(f"{reason}: {n}" for reason, n in dataset.skipped.most_common())
+        print(f"{path}: left out {sum(dataset.skipped.values())} faces ({reasons})", file=sys.stderr)
+    return dataset
 
 
 def load_dataset(path, skip_bad_rows: bool = False, cache_dir=None) -> FaceDataset:

@@ -5,7 +5,7 @@ import gzip
 import cv2
 import numpy as np
 import pytest
-from conftest import SHARED_DATA, synthetic_faces, write_fer_csv
+from conftest import SHARED_DATA, run_script, synthetic_faces, write_fer_csv
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -129,3 +129,11 @@ def test_real_fer2013_csv(tmp_path):
     data = load_dataset(SHARED_DATA / "fer2013.csv.gz", cache_dir=tmp_path)
     assert data.split_sizes() == {"Training": 28204, "PublicTest": 3565}
     assert set(np.unique(data.labels)) == set(range(7))
+
+
+def test_left_out_rows_are_reported_to_the_user(tmp_path, trained_model):
+    path = _csv_with_row(tmp_path, "9," + " ".join(["1"] * 2304) + ",Training")
+    result = run_script("BuildTrainTestCNN.py", "--evaluate", "--data", path, "--skip-bad-rows",
+                        "--model", trained_model, "--usage", "Training")
+    assert result.returncode == 0, result.stderr
+    assert "broken.csv: left out 1 faces (bad label: 1)" in result.stderr

@@ -1,0 +1,42 @@
+"""The models shipped in model/: they load, carry their classes, stay small, and
+(where the real data is at ../shared/data) still score what their cards say."""
+
+import json
+
+import numpy as np
+import pytest
+from conftest import ROOT, SHARED_DATA
+
+from fakeblock.classify import DEFAULT_MODEL, EmotionClassifier
+from fakeblock.emotions import FER2013, FERPLUS
+from fakeblock.evaluate import predict_scores
+
+SHIPPED = {"fer2013.keras": FER2013, "ferplus.keras": FERPLUS}
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_shipped_model_loads_with_its_classes_and_card(name):
+    path = ROOT / "model" / name
+    assert path.stat().st_size < 10 * 2 ** 20
+    card = json.loads(path.with_suffix(".json").read_text())
+    classifier = EmotionClassifier(path)
+    assert tuple(classifier.classes) == tuple(card["classes"]) == tuple(SHIPPED[name])
+    assert (ROOT / "model" / f"{path.stem}-curves.png").is_file()
+    assert (ROOT / "model" / f"{path.stem}-confusion.png").is_file()
+
+
+def test_the_app_uses_the_ferplus_model():
+    assert DEFAULT_MODEL == ROOT / "model" / "ferplus.keras"
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "fer2013.csv.gz").exists(),
+                    reason="the real FER2013 CSV is not at ../shared/data/fer2013.csv.gz")
+def test_shipped_fer2013_model_matches_its_card_on_publictest(tmp_path):
+    from fakeblock.data import load_dataset
+    from fakeblock.models import load_model
+
+    card = json.loads((ROOT / "model" / "fer2013.json").read_text())
+    data = load_dataset(SHARED_DATA / "fer2013.csv.gz", cache_dir=tmp_path).split("PublicTest")
+    predicted = predict_scores(load_model(ROOT / "model" / "fer2013.keras"), data.images).argmax(axis=1)
+    accuracy = float(np.mean(predicted == data.labels))
+    assert accuracy == pytest.approx(card["metrics"]["validation"]["accuracy"], abs=0.002)
