@@ -66,9 +66,7 @@ class FaceDetector:
         a face found only with the border is kept if it reaches into the
         border: one inside the frame is a false detection the border caused.
         """
-        small = gray
-        if self.scale < 1.0:
-            small = cv2.resize(gray, None, fx=self.scale, fy=self.scale, interpolation=cv2.INTER_AREA)
+        small = self._scaled(gray)
         boxes = self._detect(small, gray.shape[:2], 0)
         border = int(self.pad * min(small.shape))
         if border:
@@ -78,7 +76,7 @@ class FaceDetector:
                      if box[0] == 0 or box[1] == 0 or box[0] + box[2] == width
                      or box[1] + box[3] == height or not boxes
                      or any(iou(box, plain) > 0.3 for plain in boxes)]
-        return sorted(boxes, key=lambda b: b[2] * b[3], reverse=True)
+        return largest_first(boxes)
 
     def detect_near(self, gray: np.ndarray, boxes, margin: float = 0.5) -> list:
         """Faces found only around ``boxes`` (where faces were a frame ago), largest first.
@@ -92,16 +90,20 @@ class FaceDetector:
         for x, y, w, h in boxes:
             x0, y0 = max(0, int(x - margin * w)), max(0, int(y - margin * h))
             x1, y1 = min(width, int(x + w + margin * w)), min(height, int(y + h + margin * h))
-            region = gray[y0:y1, x0:x1]
-            if self.scale < 1.0:
-                region = cv2.resize(region, None, fx=self.scale, fy=self.scale, interpolation=cv2.INTER_AREA)
             side = max(w, h)
             sizes = (max(self.min_size, int(side / 1.5)), int(side * 1.5))
+            region = self._scaled(gray[y0:y1, x0:x1])
             for fx, fy, fw, fh in self._detect(region, (y1 - y0, x1 - x0), 0, sizes):
                 face = (fx + x0, fy + y0, fw, fh)
                 if all(iou(face, other) < 0.5 for other in found):
                     found.append(face)
-        return sorted(found, key=lambda b: b[2] * b[3], reverse=True)
+        return largest_first(found)
+
+    def _scaled(self, gray: np.ndarray) -> np.ndarray:
+        """The image at the detection scale (where ``min_size`` fills the cascade's window)."""
+        if self.scale < 1.0:
+            return cv2.resize(gray, None, fx=self.scale, fy=self.scale, interpolation=cv2.INTER_AREA)
+        return gray
 
     def _detect(self, small: np.ndarray, full_shape, border: int, sizes=None) -> list:
         """Run the cascade on the scaled frame inside a ``border``, for faces of
@@ -123,6 +125,11 @@ class FaceDetector:
             if x1 > x0 and y1 > y0:
                 boxes.append((x0, y0, x1 - x0, y1 - y0))
         return boxes
+
+
+def largest_first(boxes) -> list:
+    """``(x, y, w, h)`` boxes sorted by area, largest first."""
+    return sorted(boxes, key=lambda b: b[2] * b[3], reverse=True)
 
 
 def iou(a, b) -> float:

@@ -63,8 +63,7 @@ class EmotionPipeline:
     def _find_faces(self, gray: np.ndarray, index: int) -> list:
         """This frame's face boxes: a whole-frame search, or one around last frame's faces."""
         recent = [t.box for t in self.tracker.tracks if t.last_seen == index - 1]
-        if (recent and self.last_full_search is not None
-                and index - self.last_full_search < self.detect_every):
+        if recent and index - self.last_full_search < self.detect_every:
             boxes = self.detector.detect_near(gray, recent)
             if len(boxes) >= len(recent):
                 return boxes
