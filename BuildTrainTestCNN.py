@@ -38,6 +38,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="training recipe (default: 'original' for the original network, "
                         "else 'improved')")
     p.add_argument("--epochs", type=int, default=EPOCHS, help="epochs to train")
+    p.add_argument("--init-from", metavar="MODEL",
+                   help="start from this saved model's weights (same network and classes) "
+                        "instead of from scratch: a further schedule on top of a finished run")
+    p.add_argument("--learning-rate", type=float,
+                   help="peak learning rate (default: the recipe's; lower it with --init-from)")
     p.add_argument("--split", choices=("usage", "random"), default=SPLIT,
                    help="train/validation split: the Usage column, or a seeded random 80/20")
     p.add_argument("--seed", type=int, default=SEED, help="random seed")
@@ -61,6 +66,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.epochs < 1:
         p.error("--epochs must be at least 1")
+    if args.learning_rate is not None and not args.learning_rate > 0:
+        p.error("--learning-rate must be above 0")
     args.recipe = args.recipe or ("original" if args.arch == "original" else "improved")
     return args
 

@@ -68,10 +68,12 @@ def main():
     parser.add_argument("--frames", type=int, default=30, help="frames per face count")
     args = parser.parse_args()
     classifier = EmotionClassifier(args.model)
+    keras_classifier = EmotionClassifier(args.model, engine="keras")
     candidates = {
         "FakeBlock": fakeblock_frame(EmotionPipeline(FaceDetector(), classifier)),
         "FakeBlock --detect-every 1": fakeblock_frame(
             EmotionPipeline(FaceDetector(), classifier, detect_every=1)),
+        "FakeBlock --engine keras": fakeblock_frame(EmotionPipeline(FaceDetector(), keras_classifier)),
         "original loop": original_frame(classifier.model, classifier.classes),
         "fer 25.10": fer_frame(),
     }
@@ -88,17 +90,22 @@ def main():
     if candidates["fer 25.10"] is None:
         print("(fer not installed: pip install --no-deps -r requirements-bench.txt)")
     print(table(rows, ["faces", "pipeline", "median ms", "p95 ms", "FPS", "FakeBlock speed-up"]))
-    print(table(stage_times(classifier, test_frames(1, args.frames)), ["one-face frame stage", "median ms"]))
+    print(table(stage_times(classifier, keras_classifier, test_frames(1, args.frames)),
+                ["one-face frame stage", "median ms"]))
 
 
-def stage_times(classifier, frames) -> list:
+def stage_times(classifier, keras_classifier, frames) -> list:
     """Median time of each stage of FakeBlock's work on one-face frames."""
     detector = FaceDetector()
     box = detector.detect(to_gray(frames[0]))
+    pipeline = EmotionPipeline(detector, classifier)
+    faces = pipeline.process(frames[0], 0).faces
     stages = {
         "whole-frame face search": lambda frame: detector.detect(to_gray(frame)),
         "search around the known face": lambda frame: detector.detect_near(to_gray(frame), box),
-        "classify the face": lambda frame: classifier.classify(to_gray(frame), box),
+        "classify the face (TensorFlow Lite)": lambda frame: classifier.classify(to_gray(frame), box),
+        "classify the face (Keras)": lambda frame: keras_classifier.classify(to_gray(frame), box),
+        "draw": lambda frame: render(frame, faces, pipeline.classes, fps=30.0),
     }
     return [{"one-face frame stage": name, "median ms": time_per_frame(work, frames)["median_ms"]}
             for name, work in stages.items()]

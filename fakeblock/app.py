@@ -40,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="average each face's scores over about this many frames (0: off)")
     p.add_argument("--tta", action="store_true",
                    help="also classify the mirrored face and average (slower, steadier)")
+    p.add_argument("--engine", choices=("lite", "keras"), default="lite",
+                   help="what runs the model: TensorFlow Lite (faster; converted once and "
+                        "cached) or Keras itself")
     p.add_argument("--headless", action="store_true", help="no window (servers, scripts, tests)")
     p.add_argument("--output", help="write the annotated video (or image / folder of images "
                    "for image input) here")
@@ -114,7 +117,7 @@ def _run_on(source, detector, args) -> int:
     from .classify import EmotionClassifier
     from .pipeline import EmotionPipeline
 
-    pipeline = EmotionPipeline(detector, EmotionClassifier(args.model, tta=args.tta), args.smooth,
+    pipeline = EmotionPipeline(detector, EmotionClassifier(args.model, tta=args.tta, engine=args.engine), args.smooth,
                                args.detect_every)
     if timeline:
         timeline.classes = pipeline.classes

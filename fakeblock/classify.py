@@ -14,15 +14,25 @@ from .preprocess import faces_to_batch
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "model" / "ferplus.keras"
 
 
+def read_card(model_path) -> dict | None:
+    """The model card (``<model>.json``) beside a model, or None if it has none."""
+    card = Path(model_path).with_suffix(".json")
+    if not card.is_file():
+        return None
+    try:
+        data = json.loads(card.read_text())
+        data["classes"] = tuple(data["classes"])
+    except (ValueError, KeyError, TypeError):
+        raise FakeBlockError(f"{card}: not a valid model card (no 'classes' list)") from None
+    return data
+
+
 def model_classes(model_path: Path, n_outputs: int) -> tuple:
     """The class names of a model: from its card (``<model>.json``) when present,
     else FER2013's seven or FER+'s eight by the number of outputs."""
-    card = Path(model_path).with_suffix(".json")
-    if card.is_file():
-        try:
-            classes = tuple(json.loads(card.read_text())["classes"])
-        except (ValueError, KeyError, TypeError):
-            raise FakeBlockError(f"{card}: not a valid model card (no 'classes' list)") from None
+    data = read_card(model_path)
+    if data is not None:
+        classes, card = data["classes"], Path(model_path).with_suffix(".json")
         if len(classes) == n_outputs:
             return classes
         raise FakeBlockError(f"{card}: lists {len(classes)} classes but the model has {n_outputs} outputs")
@@ -47,9 +57,11 @@ class EmotionClassifier:
     """Classifies face boxes of a gray frame in one batched model call.
 
     ``tta``: also classify the mirrored faces and average (about twice the cost).
+    ``engine``: ``lite`` (TensorFlow Lite, faster) or ``keras`` (see :mod:`fakeblock.engine`).
     """
 
-    def __init__(self, model_path=DEFAULT_MODEL, tta: bool = False):
+    def __init__(self, model_path=DEFAULT_MODEL, tta: bool = False, engine: str = "lite"):
+        from .engine import make_engine
         from .models import load_model
 
         self.path = check_model_file(model_path)
@@ -59,16 +71,18 @@ class EmotionClassifier:
             raise FakeBlockError(f"{self.path}: expects input {shape[1:]}, not 48x48x1 gray faces")
         self.classes = model_classes(self.path, self.model.output_shape[-1])
         self.tta = tta
+        self.engine = make_engine(self.model, self.path, engine)
         # Build the inference graph now, not on the first frames: Keras traces it
-        # once per batch size until a second size makes it shape-generic.
-        for faces in (1, 2):
+        # once per batch size until a second size makes it shape-generic; the
+        # app's most frequent batch (one face) is left ready.
+        for faces in (2, 1):
             self.classify_batch(np.zeros((faces, 48, 48, 1), np.float32))
 
     def classify_batch(self, batch: np.ndarray) -> np.ndarray:
         """``(n, 48, 48, 1)`` model inputs -> ``(n, classes)`` probabilities."""
         if self.tta:
             batch = np.concatenate([batch, batch[:, :, ::-1]])
-        scores = np.asarray(self.model.predict_on_batch(batch))
+        scores = self.engine(batch)
         if self.tta:
             scores = (scores[: len(scores) // 2] + scores[len(scores) // 2:]) / 2
         return scores

@@ -9,9 +9,11 @@ FONT = cv2.FONT_HERSHEY_SIMPLEX
 KEY_HELP = "q/Esc quit  s snapshot  space pause  m mirror"
 
 
-def _text(frame, text, origin, scale=0.5, color=(255, 255, 255), thickness=1):
-    """Text with a dark outline, readable on any background."""
-    cv2.putText(frame, text, origin, FONT, scale, (0, 0, 0), thickness + 2, cv2.LINE_AA)
+def _text(frame, text, origin, scale=0.5, color=(255, 255, 255), thickness=1, outline=True):
+    """Text, by default with a dark outline that makes it readable on any background
+    (the outline costs ten times the text: skip it on a dark background)."""
+    if outline:
+        cv2.putText(frame, text, origin, FONT, scale, (0, 0, 0), thickness + 2, cv2.LINE_AA)
     cv2.putText(frame, text, origin, FONT, scale, color, thickness, cv2.LINE_AA)
 
 
@@ -44,8 +46,8 @@ def draw_bars(frame, scores, classes, origin=(10, 40), width=BAR_WIDTH):
         color = COLORS_BGR.get(name, (255, 255, 255))
         cv2.rectangle(frame, (x0 + 70, y + 3), (x0 + 70 + int(width * float(score)), y + row - 3),
                       color, cv2.FILLED)
-        _text(frame, name, (x0, y + row - 5), 0.45)
-        _text(frame, f"{score:.0%}", (x0 + 75 + width, y + row - 5), 0.4)
+        _text(frame, name, (x0, y + row - 5), 0.45, outline=False)
+        _text(frame, f"{score:.0%}", (x0 + 75 + width, y + row - 5), 0.4, outline=False)
 
 
 def draw_status(frame, fps: float | None, show_help: bool):

@@ -6,7 +6,7 @@ import sys
 
 
 @contextlib.contextmanager
-def _stderr_silenced():
+def stderr_silenced():
     """Point file descriptor 2 at /dev/null (C++ logging bypasses sys.stderr)."""
     sys.stderr.flush()
     saved = os.dup(2)
@@ -25,7 +25,7 @@ def import_keras():
     says otherwise), with TensorFlow's log messages turned off."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    with _stderr_silenced():
+    with stderr_silenced():
         import keras
         if keras.backend.backend() == "tensorflow":
             import tensorflow as tf

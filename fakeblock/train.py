@@ -41,6 +41,7 @@ class TrainConfig:
     seed: int = 1337
     classes: tuple = ()
     recipe_settings: dict = field(default_factory=dict)
+    init_from: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.classes = tuple(self.classes)
@@ -120,6 +121,8 @@ def fit(config: TrainConfig, train: FaceDataset, val: FaceDataset, run: RunFolde
     keras.utils.set_random_seed(config.seed)
     model = build_model(config.arch, len(config.classes),
                         augment=config.recipe_settings["augment"], seed=config.seed)
+    if config.init_from:
+        copy_weights(config.init_from["path"], model)
     batch_size = config.recipe_settings["batch_size"]
     compile_model(model, config, steps_per_epoch=int(np.ceil(len(train) / batch_size)))
     callbacks = [
@@ -136,6 +139,37 @@ def fit(config: TrainConfig, train: FaceDataset, val: FaceDataset, run: RunFolde
     if not run.best_record.exists():
         raise FakeBlockError(f"training in {run.root} produced no usable epoch (loss diverged?)")
     return json.loads(run.best_record.read_text())
+
+
+def describe_start(path, arch: str, classes: tuple) -> dict:
+    """Check that the saved model at ``path`` can start an ``arch`` run over
+    ``classes``; returns where it is and what the new card records of it: its
+    name, and the epochs and seconds of training behind it (from its own card)."""
+    from .classify import check_model_file, read_card
+
+    path = check_model_file(path)
+    card = read_card(path) or {}
+    if card.get("architecture", arch) != arch:
+        raise FakeBlockError(f"--init-from {path}: it is the {card['architecture']} network, "
+                             f"not --arch {arch}")
+    if tuple(card.get("classes", classes)) != tuple(classes):
+        raise FakeBlockError(f"--init-from {path}: its classes ({', '.join(card['classes'])}) "
+                             f"differ from the data's ({', '.join(classes)})")
+    earlier = card.get("initialised_from") or {}
+    return {"model": Path(path).name, "path": str(Path(path).resolve()),
+            "epochs": (card.get("epochs_run") or 0) + (earlier.get("epochs") or 0),
+            "training_seconds": (card.get("training_seconds") or 0) + (earlier.get("training_seconds") or 0)}
+
+
+def copy_weights(path, model):
+    """Start ``model`` from the weights of the saved model at ``path``."""
+    from .models import load_model
+
+    source = load_model(path)
+    shapes = [w.shape for w in source.weights], [w.shape for w in model.weights]
+    if shapes[0] != shapes[1]:
+        raise FakeBlockError(f"--init-from {path}: its layers do not match the {model.name} network")
+    model.set_weights(source.get_weights())
 
 
 def default_name(labels: str, arch: str, recipe: str) -> str:
@@ -183,9 +217,17 @@ def train_and_save(args):
         save_trained(config, run, best, dataset, {"train": train, "validation": val, "test": test},
                      out / f"{name}.keras", args.split)
         return
+    settings = dict(RECIPES[args.recipe])
+    if args.learning_rate:
+        settings["learning_rate"] = args.learning_rate
+    init_from = (describe_start(args.init_from, args.arch, dataset.classes)
+                 if args.init_from and not args.resume else {})
     config = run.start(TrainConfig(arch=args.arch, recipe=args.recipe, epochs=args.epochs,
                                    labels=args.labels, label_mode=args.label_mode if args.labels == "ferplus" else "single",
-                                   seed=args.seed, classes=dataset.classes), args.resume, args.fresh)
+                                   seed=args.seed, classes=dataset.classes, recipe_settings=settings,
+                                   init_from=init_from), args.resume, args.fresh)
+    if config.init_from:
+        print(f"Starting from the weights of {config.init_from['model']}")
     print(f"Training the {config.arch} network ({config.recipe} recipe) for {config.epochs} epochs "
           f"on {len(train)} faces, validating on {len(val)}; checkpoints in {run.root}")
     best = fit(config, train, val, run)
@@ -229,6 +271,7 @@ def save_trained(config: TrainConfig, run: RunFolder, best: dict, dataset: FaceD
         "seed": config.seed,
         "data": {"file": Path(dataset.source).name, "sha256": dataset.sha256,
                  "split": split, "sizes": {k: len(v) for k, v in splits.items() if v is not None}},
+        "initialised_from": {k: v for k, v in config.init_from.items() if k != "path"} or None,
         "epochs_run": len(history),
         "epochs_planned": config.epochs,
         "best_epoch": int(best["epoch"]),

@@ -25,6 +25,14 @@ def run_script(script: str, *args, timeout=300, **kwargs) -> subprocess.Complete
                           capture_output=True, text=True, timeout=timeout, env=env, cwd=kwargs.get("cwd", ROOT))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory):
+    """Converted models go to a folder of the test session's, not the user's cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
 def synthetic_faces(n: int, seed: int = 0):
     """``n`` 48x48 faces whose label is learnable: a class-specific bright band."""
     rng = np.random.default_rng(seed)

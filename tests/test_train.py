@@ -38,6 +38,27 @@ def test_original_network_with_the_original_recipe(tmp_path, small_csv):
     assert card["settings"]["batch_size"] == 50 and card["parameters"] == 257735
 
 
+def test_init_from_starts_where_a_saved_model_left_off(tmp_path, small_csv, trained_model):
+    result = run_script("BuildTrainTestCNN.py", "--data", small_csv, "--epochs", 1,
+                        "--init-from", trained_model, "--learning-rate", 1e-9,
+                        "--out", tmp_path, "--work-dir", tmp_path / "runs")
+    assert result.returncode == 0, result.stderr
+    card = json.loads((tmp_path / "fer2013.json").read_text())
+    assert card["initialised_from"]["model"] == trained_model.name
+    assert card["initialised_from"]["epochs"] == 1 and card["settings"]["learning_rate"] == 1e-9
+    from fakeblock.models import load_model
+    before, after = load_model(trained_model), load_model(tmp_path / "fer2013.keras")
+    for old, new in zip(before.trainable_weights, after.trainable_weights):  # lr ~0: they stay
+        np.testing.assert_allclose(old.numpy(), new.numpy(), atol=1e-4)
+
+
+def test_init_from_a_model_of_another_network_is_refused(tmp_path, small_csv, trained_model):
+    result = run_script("BuildTrainTestCNN.py", "--data", small_csv, "--arch", "original",
+                        "--init-from", trained_model, "--out", tmp_path, "--work-dir", tmp_path / "runs")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "it is the default network, not --arch original" in result.stderr
+
+
 def test_random_split_is_reproducible(tmp_path):
     images, labels = synthetic_faces(70)
     csv = write_fer_csv(tmp_path / "train-only.csv", images, labels, ["Training"] * 70)
