@@ -78,11 +78,11 @@ class FaceDetector:
                      or any(iou(box, plain) > 0.3 for plain in boxes)]
         return largest_first(boxes)
 
-    def detect_near(self, gray: np.ndarray, boxes, margin: float = 0.35) -> list:
+    def detect_near(self, gray: np.ndarray, boxes, margin: float = 0.3) -> list:
         """Faces found only around ``boxes`` (where faces were a frame ago), largest first.
 
         Each box is searched grown by ``margin`` of its size on every side, for
-        faces from 3/4 to 4/3 of its size: a fraction of the work of searching
+        faces from 4/5 to 5/4 of its size: a fraction of the work of searching
         the whole frame (a face that moves or grows faster than that between two
         frames is found by the whole-frame search the pipeline falls back to).
         """
@@ -92,7 +92,7 @@ class FaceDetector:
             x0, y0 = max(0, int(x - margin * w)), max(0, int(y - margin * h))
             x1, y1 = min(width, int(x + w + margin * w)), min(height, int(y + h + margin * h))
             side = max(w, h)
-            sizes = (max(self.min_size, int(side * 0.75)), int(side * 4 / 3))
+            sizes = (max(self.min_size, int(side * 0.8)), int(side * 1.25))
             region = self._scaled(gray[y0:y1, x0:x1])
             for fx, fy, fw, fh in self._detect(region, (y1 - y0, x1 - x0), 0, sizes):
                 face = (fx + x0, fy + y0, fw, fh)

@@ -52,8 +52,11 @@ def draw_bars(frame, scores, classes, origin=(10, 40), width=BAR_WIDTH):
 
 def draw_status(frame, fps: float | None, show_help: bool):
     """Frames per second in the top-left corner, and the key help along the bottom."""
-    if fps is not None:
-        _text(frame, f"{fps:.1f} FPS", (10, 22), 0.6, (0, 255, 0), 1)
+    if fps is not None:  # on a dark box: cheaper than outlined text, drawn every frame
+        label = f"{fps:.1f} FPS"
+        (width, height), baseline = cv2.getTextSize(label, FONT, 0.6, 1)
+        cv2.rectangle(frame, (6, 22 - height - 4), (14 + width, 22 + baseline), (0, 0, 0), cv2.FILLED)
+        _text(frame, label, (10, 22), 0.6, (0, 255, 0), 1, outline=False)
     if show_help:
         _text(frame, KEY_HELP, (10, frame.shape[0] - 10), 0.45)
 

@@ -226,7 +226,7 @@ def train_and_save(args):
                                    labels=args.labels, label_mode=args.label_mode if args.labels == "ferplus" else "single",
                                    seed=args.seed, classes=dataset.classes, recipe_settings=settings,
                                    init_from=init_from), args.resume, args.fresh)
-    if config.init_from:
+    if config.init_from and not args.resume:
         print(f"Starting from the weights of {config.init_from['model']}")
     print(f"Training the {config.arch} network ({config.recipe} recipe) for {config.epochs} epochs "
           f"on {len(train)} faces, validating on {len(val)}; checkpoints in {run.root}")
