@@ -12,7 +12,7 @@ def cache(tmp_path, monkeypatch):
     return tmp_path / "fakeblock" / "lite"
 
 
-def test_lite_scores_match_keras_for_any_batch_size(cache, trained_model):
+def test_lite_scores_match_keras_for_any_batch_size(trained_model):
     lite = EmotionClassifier(trained_model, engine="lite")
     keras = EmotionClassifier(trained_model, engine="keras")
     assert (lite.engine.name, keras.engine.name) == ("lite", "keras")
