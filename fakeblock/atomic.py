@@ -16,6 +16,14 @@ def write_text(path, text: str):
     os.replace(partial, path)
 
 
+def write_bytes(path, data: bytes):
+    """Replace ``path`` with ``data``."""
+    path = Path(path)
+    partial = _partial(path, path.suffix)
+    partial.write_bytes(data)
+    os.replace(partial, path)
+
+
 def save_model(model, path):
     """Save a Keras model as ``path`` (``.keras``)."""
     path = Path(path)

@@ -72,9 +72,9 @@ class EmotionClassifier:
         self.classes = model_classes(self.path, self.model.output_shape[-1])
         self.tta = tta
         self.engine = make_engine(self.model, self.path, engine)
-        # Build the inference graph now, not on the first frames: Keras traces it
-        # once per batch size until a second size makes it shape-generic; the
-        # app's most frequent batch (one face) is left ready.
+        # Get the engine ready now, not on the first frames: Keras traces its graph
+        # once per batch size until a second size makes it shape-generic, and TF
+        # Lite sizes its buffers, left at the app's most frequent batch (one face).
         for faces in (2, 1):
             self.classify_batch(np.zeros((faces, 48, 48, 1), np.float32))
 

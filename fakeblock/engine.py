@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import write_bytes
 from .errors import first_line
 from .runtime import stderr_silenced
 
@@ -76,9 +77,7 @@ class LiteEngine:
             flatbuffer = converter.convert()
         try:
             cached.parent.mkdir(parents=True, exist_ok=True)
-            partial = cached.with_name(f".{cached.name}.{os.getpid()}.partial")
-            partial.write_bytes(flatbuffer)
-            os.replace(partial, cached)
+            write_bytes(cached, flatbuffer)
         except OSError:
             pass  # no writable cache: convert again next time
         return flatbuffer

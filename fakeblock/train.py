@@ -152,11 +152,11 @@ def describe_start(path, arch: str, classes: tuple) -> dict:
     if card.get("architecture", arch) != arch:
         raise FakeBlockError(f"--init-from {path}: it is the {card['architecture']} network, "
                              f"not --arch {arch}")
-    if tuple(card.get("classes", classes)) != tuple(classes):
+    if card.get("classes", tuple(classes)) != tuple(classes):
         raise FakeBlockError(f"--init-from {path}: its classes ({', '.join(card['classes'])}) "
                              f"differ from the data's ({', '.join(classes)})")
     earlier = card.get("initialised_from") or {}
-    return {"model": Path(path).name, "path": str(Path(path).resolve()),
+    return {"model": path.name, "path": str(path.resolve()),
             "epochs": (card.get("epochs_run") or 0) + (earlier.get("epochs") or 0),
             "training_seconds": (card.get("training_seconds") or 0) + (earlier.get("training_seconds") or 0)}
 

@@ -22,7 +22,7 @@ def test_lite_scores_match_keras_for_any_batch_size(trained_model):
                                    atol=1e-5)
 
 
-def test_conversion_is_cached_per_model_file(cache, trained_model, tmp_path):
+def test_conversion_is_cached_per_model_file(cache, trained_model):
     EmotionClassifier(trained_model, engine="lite")
     [converted] = cache.glob("*.tflite")
     stamp = converted.stat().st_mtime_ns
