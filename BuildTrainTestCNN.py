@@ -39,8 +39,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "else 'improved')")
     p.add_argument("--epochs", type=int, default=EPOCHS, help="epochs to train")
     p.add_argument("--init-from", metavar="MODEL",
-                   help="start from this saved model's weights (same network and classes) "
-                        "instead of from scratch: a further schedule on top of a finished run")
+                   help="start from this saved model's weights (same network) instead of from "
+                        "scratch: a further schedule on top of a finished run, or, from a model "
+                        "of other classes, every layer but the classifier (e.g. FER+ to FER2013)")
     p.add_argument("--learning-rate", type=float,
                    help="peak learning rate (default: the recipe's; lower it with --init-from)")
     p.add_argument("--split", choices=("usage", "random"), default=SPLIT,

@@ -130,7 +130,7 @@ def load_fer2013_csv(path, skip_bad_rows: bool = False, cache_dir=None) -> FaceD
         sha = file_sha256(path)
     except OSError as e:
         raise FakeBlockError(f"{path}: cannot read it ({e.strerror})") from None
-    cache_file = Path(cache_dir) / f"fer2013-{sha[:16]}-v{_CACHE_VERSION}.npz" if cache_dir else None
+    cache_file = Path(cache_dir).expanduser() / f"fer2013-{sha[:16]}-v{_CACHE_VERSION}.npz" if cache_dir else None
     if cache_file and cache_file.exists():
         with np.load(cache_file, allow_pickle=False) as cached:
             return FaceDataset(cached["images"], cached["labels"], cached["usage"],

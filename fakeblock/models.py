@@ -12,6 +12,7 @@ keras = import_keras()
 layers = keras.layers
 
 ARCHITECTURES = ("default", "original")
+CLASSIFIER = "emotion"  # the name of every network's output layer
 
 
 def augmentation(seed: int = 1337) -> keras.Sequential:
@@ -44,7 +45,7 @@ def build_original(num_classes: int = 7, augment: bool = False, seed: int = 1337
     x = layers.Conv2D(128, 4, activation="relu")(x)
     x = layers.Dropout(0.3)(x)
     x = layers.Flatten()(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="emotion")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name=CLASSIFIER)(x)
     return keras.Model(faces, outputs, name="original")
 
 
@@ -74,7 +75,7 @@ def build_default(num_classes: int = 7, augment: bool = True, seed: int = 1337,
         x = layers.BatchNormalization(name=f"dense{i}_bn")(x)
         x = layers.ReLU(name=f"dense{i}_relu")(x)
     x = layers.Dropout(0.4, name="dropout")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="emotion")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name=CLASSIFIER)(x)
     return keras.Model(faces, outputs, name="default")
 
 

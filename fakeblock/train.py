@@ -144,7 +144,9 @@ def fit(config: TrainConfig, train: FaceDataset, val: FaceDataset, run: RunFolde
 def describe_start(path, arch: str, classes: tuple) -> dict:
     """Check that the saved model at ``path`` can start an ``arch`` run over
     ``classes``; returns where it is and what the new card records of it: its
-    name, and the epochs and seconds of training behind it (from its own card)."""
+    name, its classes, and the epochs and seconds of training behind it (from
+    its own card). A model of other classes (FER+ for FER2013, say) lends every
+    layer but the classifier, which starts afresh."""
     from .classify import check_model_file, read_card
 
     path = check_model_file(path)
@@ -152,24 +154,27 @@ def describe_start(path, arch: str, classes: tuple) -> dict:
     if card.get("architecture", arch) != arch:
         raise FakeBlockError(f"--init-from {path}: it is the {card['architecture']} network, "
                              f"not --arch {arch}")
-    if card.get("classes", tuple(classes)) != tuple(classes):
-        raise FakeBlockError(f"--init-from {path}: its classes ({', '.join(card['classes'])}) "
-                             f"differ from the data's ({', '.join(classes)})")
     earlier = card.get("initialised_from") or {}
     return {"model": path.name, "path": str(path.resolve()),
+            "classes": list(card.get("classes", classes)),
             "epochs": (card.get("epochs_run") or 0) + (earlier.get("epochs") or 0),
             "training_seconds": (card.get("training_seconds") or 0) + (earlier.get("training_seconds") or 0)}
 
 
 def copy_weights(path, model):
-    """Start ``model`` from the weights of the saved model at ``path``."""
-    from .models import load_model
+    """Start ``model`` from the weights of the saved model at ``path``: every
+    layer, or every layer but the classifier where the two differ in classes."""
+    from .models import CLASSIFIER, load_model
 
     source = load_model(path)
-    shapes = [w.shape for w in source.weights], [w.shape for w in model.weights]
-    if shapes[0] != shapes[1]:
+    pairs = list(zip(*([layer for layer in net.layers if layer.weights] for net in (model, source))))
+    if pairs and pairs[-1][0].name == CLASSIFIER and pairs[-1][0].output.shape != pairs[-1][1].output.shape:
+        pairs.pop()  # other classes: a new classifier
+    if len(model.weights) != len(source.weights) or any(
+            [w.shape for w in mine.weights] != [w.shape for w in theirs.weights] for mine, theirs in pairs):
         raise FakeBlockError(f"--init-from {path}: its layers do not match the {model.name} network")
-    model.set_weights(source.get_weights())
+    for mine, theirs in pairs:
+        mine.set_weights(theirs.get_weights())
 
 
 def default_name(labels: str, arch: str, recipe: str) -> str:
@@ -227,7 +232,8 @@ def train_and_save(args):
                                    seed=args.seed, classes=dataset.classes, recipe_settings=settings,
                                    init_from=init_from), args.resume, args.fresh)
     if config.init_from and not args.resume:
-        print(f"Starting from the weights of {config.init_from['model']}")
+        kept = "" if tuple(config.init_from["classes"]) == config.classes else " (all but its classifier)"
+        print(f"Starting from the weights of {config.init_from['model']}{kept}")
     print(f"Training the {config.arch} network ({config.recipe} recipe) for {config.epochs} epochs "
           f"on {len(train)} faces, validating on {len(val)}; checkpoints in {run.root}")
     best = fit(config, train, val, run)

@@ -52,6 +52,21 @@ def test_init_from_starts_where_a_saved_model_left_off(tmp_path, small_csv, trai
         np.testing.assert_allclose(old.numpy(), new.numpy(), atol=1e-4)
 
 
+def test_init_from_a_model_of_other_classes_lends_all_but_its_classifier(tmp_path):
+    from fakeblock.models import CLASSIFIER, build_model
+    from fakeblock.train import copy_weights
+    eight = build_model("default", 8)
+    eight.save(tmp_path / "ferplus.keras")
+    seven = build_model("default", 7, seed=3)
+    new_classifier = seven.get_layer(CLASSIFIER).get_weights()
+    copy_weights(tmp_path / "ferplus.keras", seven)
+    for mine, theirs in zip(seven.layers[:-1], eight.layers[:-1]):
+        for a, b in zip(mine.get_weights(), theirs.get_weights()):
+            np.testing.assert_array_equal(a, b)
+    for a, b in zip(seven.get_layer(CLASSIFIER).get_weights(), new_classifier):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_init_from_a_model_of_another_network_is_refused(tmp_path, small_csv, trained_model):
     result = run_script("BuildTrainTestCNN.py", "--data", small_csv, "--arch", "original",
                         "--init-from", trained_model, "--out", tmp_path, "--work-dir", tmp_path / "runs")
