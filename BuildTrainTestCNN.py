@@ -44,6 +44,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "of other classes, every layer but the classifier (e.g. FER+ to FER2013)")
     p.add_argument("--learning-rate", type=float,
                    help="peak learning rate (default: the recipe's; lower it with --init-from)")
+    p.add_argument("--teacher", metavar="MODEL", nargs="+", default=[],
+                   help="distil: blend each training face's label with these saved models' "
+                        "mean scores for it (same classes); an ensemble taught to one network")
+    p.add_argument("--teacher-weight", type=float, default=0.5,
+                   help="share of the training targets that comes from --teacher")
     p.add_argument("--split", choices=("usage", "random"), default=SPLIT,
                    help="train/validation split: the Usage column, or a seeded random 80/20")
     p.add_argument("--seed", type=int, default=SEED, help="random seed")
@@ -69,6 +74,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         p.error("--epochs must be at least 1")
     if args.learning_rate is not None and not args.learning_rate > 0:
         p.error("--learning-rate must be above 0")
+    if not 0 < args.teacher_weight <= 1:
+        p.error("--teacher-weight must be above 0 and at most 1")
     args.recipe = args.recipe or ("original" if args.arch == "original" else "improved")
     return args
 

@@ -42,6 +42,7 @@ class TrainConfig:
     classes: tuple = ()
     recipe_settings: dict = field(default_factory=dict)
     init_from: dict = field(default_factory=dict)
+    teachers: list = field(default_factory=list)
 
     def __post_init__(self):
         self.classes = tuple(self.classes)
@@ -84,6 +85,16 @@ def targets(dataset: FaceDataset, label_mode: str) -> np.ndarray:
     if label_mode == "probability":
         return dataset.votes.astype(np.float32)
     return np.eye(len(dataset.classes), dtype=np.float32)[dataset.labels]
+
+
+def distilled_targets(targets_: np.ndarray, images: np.ndarray, teachers: list, weight: float) -> np.ndarray:
+    """Blend the training targets with the teachers' mean scores on the same
+    faces (knowledge distillation): ``(1 - weight) * targets + weight * teachers``."""
+    from .evaluate import predict_scores
+    from .models import load_model
+
+    scores = np.mean([predict_scores(load_model(t["path"]), images) for t in teachers], axis=0)
+    return ((1 - weight) * targets_ + weight * scores).astype(np.float32)
 
 
 def compile_model(model, config: TrainConfig, steps_per_epoch: int):
@@ -132,7 +143,12 @@ def fit(config: TrainConfig, train: FaceDataset, val: FaceDataset, run: RunFolde
         keras.callbacks.CSVLogger(str(run.log), append=True),
         keras.callbacks.TerminateOnNaN(),
     ]
-    model.fit(images_to_batch(train.images), targets(train, config.label_mode),
+    train_targets = targets(train, config.label_mode)
+    if config.teachers:
+        print(f"Distilling from {', '.join(t['model'] for t in config.teachers)}")
+        train_targets = distilled_targets(train_targets, train.images, config.teachers,
+                                          config.recipe_settings["teacher_weight"])
+    model.fit(images_to_batch(train.images), train_targets,
               validation_data=(images_to_batch(val.images), targets(val, config.label_mode)),
               batch_size=batch_size, epochs=config.epochs, shuffle=True,
               callbacks=callbacks, verbose=1 if sys.stdout.isatty() else 2)
@@ -159,6 +175,22 @@ def describe_start(path, arch: str, classes: tuple) -> dict:
             "classes": list(card.get("classes", classes)),
             "epochs": (card.get("epochs_run") or 0) + (earlier.get("epochs") or 0),
             "training_seconds": (card.get("training_seconds") or 0) + (earlier.get("training_seconds") or 0)}
+
+
+def describe_teachers(paths, classes: tuple) -> list:
+    """Check the ``--teacher`` models: saved models over ``classes``; returns
+    their names and where they are."""
+    from .classify import check_model_file, read_card
+
+    teachers = []
+    for given in paths:
+        path = check_model_file(given)
+        card = read_card(path) or {}
+        if tuple(card.get("classes", classes)) != tuple(classes):
+            raise FakeBlockError(f"--teacher {path}: its classes ({', '.join(card['classes'])}) "
+                                 f"differ from the data's ({', '.join(classes)})")
+        teachers.append({"model": path.name, "path": str(path.resolve())})
+    return teachers
 
 
 def copy_weights(path, model):
@@ -225,12 +257,16 @@ def train_and_save(args):
     settings = dict(RECIPES[args.recipe])
     if args.learning_rate:
         settings["learning_rate"] = args.learning_rate
+    if args.teacher:
+        settings["teacher_weight"] = args.teacher_weight
     init_from = (describe_start(args.init_from, args.arch, dataset.classes)
                  if args.init_from and not args.resume else {})
     config = run.start(TrainConfig(arch=args.arch, recipe=args.recipe, epochs=args.epochs,
                                    labels=args.labels, label_mode=args.label_mode if args.labels == "ferplus" else "single",
                                    seed=args.seed, classes=dataset.classes, recipe_settings=settings,
-                                   init_from=init_from), args.resume, args.fresh)
+                                   init_from=init_from,
+                                   teachers=describe_teachers(args.teacher, dataset.classes)),
+                    args.resume, args.fresh)
     if config.init_from and not args.resume:
         kept = "" if tuple(config.init_from["classes"]) == config.classes else " (all but its classifier)"
         print(f"Starting from the weights of {config.init_from['model']}{kept}")
@@ -278,6 +314,7 @@ def save_trained(config: TrainConfig, run: RunFolder, best: dict, dataset: FaceD
         "data": {"file": Path(dataset.source).name, "sha256": dataset.sha256,
                  "split": split, "sizes": {k: len(v) for k, v in splits.items() if v is not None}},
         "initialised_from": {k: v for k, v in config.init_from.items() if k != "path"} or None,
+        "teachers": [t["model"] for t in config.teachers] or None,
         "epochs_run": len(history),
         "epochs_planned": config.epochs,
         "best_epoch": int(best["epoch"]),

@@ -52,6 +52,38 @@ def test_init_from_starts_where_a_saved_model_left_off(tmp_path, small_csv, trai
         np.testing.assert_allclose(old.numpy(), new.numpy(), atol=1e-4)
 
 
+def test_teacher_targets_blend_labels_with_the_teachers_scores(tmp_path, small_csv, trained_model):
+    from fakeblock.data import load_dataset
+    from fakeblock.evaluate import predict_scores
+    from fakeblock.models import load_model
+    from fakeblock.train import distilled_targets, targets
+    faces = load_dataset(small_csv).split("Training")
+    teacher = {"model": trained_model.name, "path": str(trained_model)}
+    blended = distilled_targets(targets(faces, "single"), faces.images, [teacher, teacher], 0.25)
+    scores = predict_scores(load_model(trained_model), faces.images)
+    np.testing.assert_allclose(blended, 0.75 * np.eye(7)[faces.labels] + 0.25 * scores, atol=1e-6)
+    np.testing.assert_allclose(blended.sum(axis=1), 1, atol=1e-5)
+
+
+def test_training_with_a_teacher_records_it(tmp_path, small_csv, trained_model):
+    result = run_script("BuildTrainTestCNN.py", "--data", small_csv, "--epochs", 1, "--arch", "original",
+                        "--teacher", trained_model, "--out", tmp_path, "--work-dir", tmp_path / "runs")
+    assert result.returncode == 0, result.stderr
+    card = json.loads((tmp_path / "fer2013-original-original.json").read_text())
+    assert card["teachers"] == [trained_model.name] and card["settings"]["teacher_weight"] == 0.5
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--teacher-weight", "1.5"], "--teacher-weight must be above 0 and at most 1"),
+    (["--teacher", "missing.keras"], "missing.keras"),
+])
+def test_bad_teacher_arguments(tmp_path, small_csv, args, message):
+    result = run_script("BuildTrainTestCNN.py", "--data", small_csv, *args,
+                        "--out", tmp_path, "--work-dir", tmp_path / "runs")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert message in result.stderr
+
+
 def test_init_from_a_model_of_other_classes_lends_all_but_its_classifier(tmp_path):
     from fakeblock.models import CLASSIFIER, build_model
     from fakeblock.train import copy_weights
