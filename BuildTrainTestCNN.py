@@ -49,6 +49,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "mean scores for it (same classes); an ensemble taught to one network")
     p.add_argument("--teacher-weight", type=float, default=0.5,
                    help="share of the training targets that comes from --teacher")
+    p.add_argument("--ema", action="store_true",
+                   help="keep, validate and save the moving average of the weights (Polyak averaging)")
     p.add_argument("--split", choices=("usage", "random"), default=SPLIT,
                    help="train/validation split: the Usage column, or a seeded random 80/20")
     p.add_argument("--seed", type=int, default=SEED, help="random seed")

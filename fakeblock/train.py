@@ -29,6 +29,9 @@ RECIPES = {
 }
 
 
+EMA_MOMENTUM = 0.999  # --ema: the average spans about 1,000 steps (2 epochs of FER2013)
+
+
 @dataclass
 class TrainConfig:
     """Everything that defines a training run (saved with it, for --resume and the card)."""
@@ -103,14 +106,16 @@ def compile_model(model, config: TrainConfig, steps_per_epoch: int):
 
     r = config.recipe_settings
     if r["optimizer"] == "sgd":
-        optimizer = keras.optimizers.SGD(r["learning_rate"], momentum=r["momentum"])
+        optimizer = keras.optimizers.SGD(r["learning_rate"], momentum=r["momentum"],
+                                         use_ema=r.get("ema", False), ema_momentum=EMA_MOMENTUM)
     else:
         total = max(1, config.epochs * steps_per_epoch)
         warmup = min(total // 10, 3 * steps_per_epoch)
         schedule = keras.optimizers.schedules.CosineDecay(
             r["learning_rate"] / 10, decay_steps=total - warmup, alpha=0.01,
             warmup_target=r["learning_rate"], warmup_steps=warmup)
-        optimizer = keras.optimizers.AdamW(schedule, weight_decay=r["weight_decay"])
+        optimizer = keras.optimizers.AdamW(schedule, weight_decay=r["weight_decay"],
+                                           use_ema=r.get("ema", False), ema_momentum=EMA_MOMENTUM)
     if r["loss"] == "mse":
         loss = keras.losses.MeanSquaredError()
     else:
@@ -138,6 +143,8 @@ def fit(config: TrainConfig, train: FaceDataset, val: FaceDataset, run: RunFolde
     compile_model(model, config, steps_per_epoch=int(np.ceil(len(train) / batch_size)))
     callbacks = [
         EpochTimer(),
+        # with --ema: validate, checkpoint and keep the moving average of the weights
+        *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.recipe_settings.get("ema") else []),
         keras.callbacks.BackupAndRestore(str(run.backup), save_freq="epoch", delete_checkpoint=False),
         AtomicBestCheckpoint(run.best, run.best_record),
         keras.callbacks.CSVLogger(str(run.log), append=True),
@@ -259,6 +266,8 @@ def train_and_save(args):
         settings["learning_rate"] = args.learning_rate
     if args.teacher:
         settings["teacher_weight"] = args.teacher_weight
+    if args.ema:
+        settings["ema"] = True
     init_from = (describe_start(args.init_from, args.arch, dataset.classes)
                  if args.init_from and not args.resume else {})
     config = run.start(TrainConfig(arch=args.arch, recipe=args.recipe, epochs=args.epochs,

@@ -99,6 +99,22 @@ def test_init_from_a_model_of_other_classes_lends_all_but_its_classifier(tmp_pat
         np.testing.assert_array_equal(a, b)
 
 
+def test_ema_saves_the_moving_average_of_the_weights(tmp_path, small_csv, trained_model):
+    from fakeblock.models import load_model
+    start = load_model(trained_model).trainable_weights
+    moved = {}
+    for flags in ([], ["--ema"]):  # 2 steps at a high learning rate, from the same start
+        out = tmp_path / (flags[0][2:] if flags else "plain")
+        result = run_script("BuildTrainTestCNN.py", "--data", small_csv, "--epochs", 1, *flags,
+                            "--init-from", trained_model, "--learning-rate", 0.05,
+                            "--out", out, "--work-dir", out / "runs")
+        assert result.returncode == 0, result.stderr
+        assert json.loads((out / "fer2013.json").read_text())["settings"].get("ema", False) == bool(flags)
+        moved[bool(flags)] = np.mean([np.abs(old.numpy() - new.numpy()).mean() for old, new in
+                                      zip(start, load_model(out / "fer2013.keras").trainable_weights)])
+    assert moved[True] < 0.9 * moved[False]  # the average lags behind the last step (same runs otherwise)
+
+
 def test_init_from_a_model_of_another_network_is_refused(tmp_path, small_csv, trained_model):
     result = run_script("BuildTrainTestCNN.py", "--data", small_csv, "--arch", "original",
                         "--init-from", trained_model, "--out", tmp_path, "--work-dir", tmp_path / "runs")
