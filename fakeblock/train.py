@@ -105,17 +105,16 @@ def compile_model(model, config: TrainConfig, steps_per_epoch: int):
     import keras
 
     r = config.recipe_settings
+    ema = {"use_ema": r.get("ema", False), "ema_momentum": EMA_MOMENTUM}
     if r["optimizer"] == "sgd":
-        optimizer = keras.optimizers.SGD(r["learning_rate"], momentum=r["momentum"],
-                                         use_ema=r.get("ema", False), ema_momentum=EMA_MOMENTUM)
+        optimizer = keras.optimizers.SGD(r["learning_rate"], momentum=r["momentum"], **ema)
     else:
         total = max(1, config.epochs * steps_per_epoch)
         warmup = min(total // 10, 3 * steps_per_epoch)
         schedule = keras.optimizers.schedules.CosineDecay(
             r["learning_rate"] / 10, decay_steps=total - warmup, alpha=0.01,
             warmup_target=r["learning_rate"], warmup_steps=warmup)
-        optimizer = keras.optimizers.AdamW(schedule, weight_decay=r["weight_decay"],
-                                           use_ema=r.get("ema", False), ema_momentum=EMA_MOMENTUM)
+        optimizer = keras.optimizers.AdamW(schedule, weight_decay=r["weight_decay"], **ema)
     if r["loss"] == "mse":
         loss = keras.losses.MeanSquaredError()
     else:
@@ -270,12 +269,11 @@ def train_and_save(args):
         settings["ema"] = True
     init_from = (describe_start(args.init_from, args.arch, dataset.classes)
                  if args.init_from and not args.resume else {})
+    teachers = describe_teachers(args.teacher, dataset.classes) if not args.resume else []
     config = run.start(TrainConfig(arch=args.arch, recipe=args.recipe, epochs=args.epochs,
                                    labels=args.labels, label_mode=args.label_mode if args.labels == "ferplus" else "single",
                                    seed=args.seed, classes=dataset.classes, recipe_settings=settings,
-                                   init_from=init_from,
-                                   teachers=describe_teachers(args.teacher, dataset.classes)),
-                    args.resume, args.fresh)
+                                   init_from=init_from, teachers=teachers), args.resume, args.fresh)
     if config.init_from and not args.resume:
         kept = "" if tuple(config.init_from["classes"]) == config.classes else " (all but its classifier)"
         print(f"Starting from the weights of {config.init_from['model']}{kept}")

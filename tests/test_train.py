@@ -52,7 +52,7 @@ def test_init_from_starts_where_a_saved_model_left_off(tmp_path, small_csv, trai
         np.testing.assert_allclose(old.numpy(), new.numpy(), atol=1e-4)
 
 
-def test_teacher_targets_blend_labels_with_the_teachers_scores(tmp_path, small_csv, trained_model):
+def test_teacher_targets_blend_labels_with_the_teachers_scores(small_csv, trained_model):
     from fakeblock.data import load_dataset
     from fakeblock.evaluate import predict_scores
     from fakeblock.models import load_model
