@@ -252,7 +252,8 @@ def _parse_pixels_fast(pixels: np.ndarray):
 def parse_pixels(text) -> np.ndarray:
     """One ``pixels`` cell -> a (48, 48) uint8 face, or ValueError saying what is wrong."""
     if not isinstance(text, str):
-        raise ValueError(f"pixels is not text: {text!r}")
+        # a bad cell like any other, reported with its row number by the caller
+        raise ValueError(f"pixels is not text: {text!r}")  # noqa: TRY004
     tokens = text.split()
     if len(tokens) != PIXELS_PER_FACE:
         raise ValueError(f"wrong pixel count: {len(tokens)} values, expected {PIXELS_PER_FACE} "

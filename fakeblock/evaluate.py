@@ -46,8 +46,8 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes) -> d
 
 def format_report(metrics: dict, title: str) -> str:
     """A plain-text report: headline figures, then one line per class."""
-    lines = [f"{title}: accuracy {metrics['accuracy']:.2%}, macro-F1 {metrics['macro_f1']:.3f} "
-             f"on {metrics['n']} faces",
+    lines = [(f"{title}: accuracy {metrics['accuracy']:.2%}, macro-F1 {metrics['macro_f1']:.3f} "
+              f"on {metrics['n']} faces"),
              f"  {'class':<10}{'precision':>10}{'recall':>8}{'f1':>8}{'support':>9}"]
     for name, m in metrics["per_class"].items():
         lines.append(f"  {name:<10}{m['precision']:>10.3f}{m['recall']:>8.3f}{m['f1']:>8.3f}{m['support']:>9}")

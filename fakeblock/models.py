@@ -93,5 +93,5 @@ def load_model(path):
     path = check_model_file(path)
     try:
         return keras.models.load_model(path, compile=False, safe_mode=True)
-    except Exception as e:  # Keras raises many types for a damaged file
+    except Exception as e:  # noqa: BLE001 -- Keras raises many types for a damaged file
         raise FakeBlockError(f"{path}: cannot load the model ({first_line(e)})") from None

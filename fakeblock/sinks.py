@@ -123,8 +123,8 @@ class JsonLinesSink:
 
     def __init__(self, path: str):
         self.path = path
-        try:
-            self.file = sys.stdout if path == "-" else open(path, "w", encoding="utf-8")
+        try:  # kept open across frames; close() closes it
+            self.file = sys.stdout if path == "-" else open(path, "w", encoding="utf-8")  # noqa: SIM115
         except OSError as e:
             raise FakeBlockError(f"{path}: cannot write the JSON file ({e.strerror})") from None
 

@@ -22,10 +22,10 @@ from .preprocess import images_to_batch
 
 #: Settings of each training recipe; ``original`` reproduces the original project.
 RECIPES = {
-    "original": dict(optimizer="sgd", learning_rate=0.03, momentum=0.4, loss="mse",
-                     batch_size=50, augment=False, label_smoothing=0.0, weight_decay=0.0),
-    "improved": dict(optimizer="adamw", learning_rate=2e-3, momentum=0.0, loss="crossentropy",
-                     batch_size=64, augment=True, label_smoothing=0.1, weight_decay=5e-4),
+    "original": {"optimizer": "sgd", "learning_rate": 0.03, "momentum": 0.4, "loss": "mse",
+                 "batch_size": 50, "augment": False, "label_smoothing": 0.0, "weight_decay": 0.0},
+    "improved": {"optimizer": "adamw", "learning_rate": 2e-3, "momentum": 0.0, "loss": "crossentropy",
+                 "batch_size": 64, "augment": True, "label_smoothing": 0.1, "weight_decay": 5e-4},
 }
 
 

@@ -22,7 +22,8 @@ def run_script(script: str, *args, timeout=300, **kwargs) -> subprocess.Complete
     env.pop("DISPLAY", None)
     env.pop("WAYLAND_DISPLAY", None)
     return subprocess.run([sys.executable, str(ROOT / script), *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout, env=env, cwd=kwargs.get("cwd", ROOT))
+                          check=False, capture_output=True, text=True, timeout=timeout, env=env,
+                          cwd=kwargs.get("cwd", ROOT))
 
 
 @pytest.fixture(scope="session", autouse=True)
