@@ -6,6 +6,7 @@ Edit the defaults below, or override any of them with flags (--help lists them).
     python3 BuildTrainTestCNN.py --resume              # continue an interrupted run
     python3 BuildTrainTestCNN.py --export              # save its best epoch so far
     python3 BuildTrainTestCNN.py --evaluate            # evaluate model/fer2013.keras
+    python3 BuildTrainTestCNN.py --recalibrate         # fix an older model's BatchNorm statistics
 """
 
 import argparse
@@ -65,8 +66,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     run.add_argument("--fresh", action="store_true", help="discard an interrupted run, start over")
     run.add_argument("--export", action="store_true",
                      help="save the best epoch so far of a running or interrupted run into --out")
-    p.add_argument("--evaluate", action="store_true", help="only evaluate a saved model")
-    p.add_argument("--model", help="model to evaluate (default: OUT/NAME.keras)")
+    saved = p.add_mutually_exclusive_group()
+    saved.add_argument("--evaluate", action="store_true", help="only evaluate a saved model")
+    saved.add_argument("--recalibrate", action="store_true",
+                       help="measure a saved model's BatchNorm statistics on un-augmented Training "
+                            "faces (as training now does), re-evaluate it, and rewrite it, its card "
+                            "and its confusion plot")
+    p.add_argument("--model", help="model to evaluate or recalibrate (default: OUT/NAME.keras)")
     p.add_argument("--usage", choices=("Training", "PublicTest", "PrivateTest", "all"),
                    help="split to evaluate (default PrivateTest if present, else PublicTest)")
     p.add_argument("--tta", action="store_true", help="average with the flipped face when evaluating")
@@ -90,6 +96,8 @@ def main(argv=None) -> int:
     try:
         if args.evaluate:
             evaluate.evaluate_saved(args)
+        elif args.recalibrate:
+            train.recalibrate_saved(args)
         else:
             train.train_and_save(args)
     except FakeBlockError as e:

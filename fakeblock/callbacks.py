@@ -1,4 +1,5 @@
-"""Training callbacks: the atomic best-epoch checkpoint and the epoch timer."""
+"""Training callbacks: the atomic best-epoch checkpoint, BatchNorm recalibration
+and the epoch timer."""
 
 import json
 import time
@@ -7,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import save_model, write_text
+from .models import recalibrate_batchnorm
 from .runtime import import_keras
 
 keras = import_keras()
@@ -37,6 +39,21 @@ class AtomicBestCheckpoint(keras.callbacks.Callback):
         inference.set_weights(self.model.get_weights())
         save_model(inference, self.path)
         write_text(self.record, json.dumps({"epoch": epoch + 1, self.monitor: float(value)}))
+
+
+class BatchNormRecalibration(keras.callbacks.Callback):
+    """Before each validation, measure the BatchNorm statistics on ``faces``
+    without augmentation (:func:`~fakeblock.models.recalibrate_batchnorm`), so
+    that validation, the best-epoch checkpoint and the saved model all use them.
+    Place it after SwapEMAWeights: with ``--ema`` it measures the averaged weights.
+    """
+
+    def __init__(self, faces: np.ndarray):
+        super().__init__()
+        self.faces = faces
+
+    def on_test_begin(self, logs=None):
+        recalibrate_batchnorm(self.model, self.faces)
 
 
 class EpochTimer(keras.callbacks.Callback):

@@ -5,6 +5,8 @@ Every model takes ``(48, 48, 1)`` raw gray pixels (0-255, see
 and the augmentation used in training, live inside the model.
 """
 
+import numpy as np
+
 from .preprocess import FACE_SIZE
 from .runtime import import_keras
 
@@ -95,3 +97,39 @@ def load_model(path):
         return keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as e:  # noqa: BLE001 -- Keras raises many types for a damaged file
         raise FakeBlockError(f"{path}: cannot load the model ({first_line(e)})") from None
+
+
+def batchnorm_layers(model) -> list:
+    """The model's BatchNormalization layers."""
+    return [layer for layer in model.layers if isinstance(layer, layers.BatchNormalization)]
+
+
+def recalibrate_batchnorm(model, faces: np.ndarray, batch_size: int = 256):
+    """Measure every BatchNormalization layer's mean and variance on ``faces``
+    (a batch from :func:`~fakeblock.preprocess.images_to_batch`), fed without
+    augmentation, and make them the statistics the model uses at inference.
+
+    Training keeps running averages over *augmented* faces, which differ from
+    the plain faces the model then classifies: measuring them afresh adds about
+    1.5 points of FER2013 accuracy (README). Returns the number of layers
+    recalibrated: 0 for a network without BatchNorm, which is left as it is.
+    """
+    norms = batchnorm_layers(model)
+    if not norms:
+        return 0
+    # from the rescaling on, past the augmentation; BatchNorm in training mode
+    # normalises each batch by its own statistics, as in training
+    probe = keras.Model(model.get_layer("rescale").input, [layer.input for layer in norms])
+    means = [np.zeros(layer.moving_mean.shape) for layer in norms]
+    squares = [np.zeros(layer.moving_mean.shape) for layer in norms]
+    for start in range(0, len(faces), batch_size):
+        batch = faces[start:start + batch_size]
+        share = len(batch) / len(faces)
+        for i, x in enumerate(probe(batch, training=True)):
+            axes = tuple(range(len(x.shape) - 1))
+            means[i] += share * keras.ops.convert_to_numpy(keras.ops.mean(x, axis=axes))
+            squares[i] += share * keras.ops.convert_to_numpy(keras.ops.mean(x * x, axis=axes))
+    for layer, mean, square in zip(norms, means, squares):
+        layer.moving_mean.assign(mean.astype("float32"))
+        layer.moving_variance.assign(np.maximum(square - mean ** 2, 0).astype("float32"))
+    return len(norms)

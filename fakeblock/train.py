@@ -30,6 +30,8 @@ RECIPES = {
 
 
 EMA_MOMENTUM = 0.999  # --ema: the average spans about 1,000 steps (2 epochs of FER2013)
+CALIBRATION_FACES = 4096  # training faces, un-augmented, that measure the BatchNorm statistics
+CALIBRATED = f"measured on {CALIBRATION_FACES} un-augmented training faces"  # (the model card says so)
 
 
 @dataclass
@@ -100,6 +102,13 @@ def distilled_targets(targets_: np.ndarray, images: np.ndarray, teachers: list, 
     return ((1 - weight) * targets_ + weight * scores).astype(np.float32)
 
 
+def calibration_faces(train: FaceDataset, seed: int) -> np.ndarray:
+    """The seeded sample of training faces that :func:`~fakeblock.models.recalibrate_batchnorm`
+    measures the BatchNorm statistics on, as a model input batch."""
+    rows = np.random.default_rng(seed).permutation(len(train))[:CALIBRATION_FACES]
+    return images_to_batch(train.images[np.sort(rows)])
+
+
 def compile_model(model, config: TrainConfig, steps_per_epoch: int):
     """Attach the recipe's optimizer, learning-rate schedule and loss."""
     import keras
@@ -130,7 +139,7 @@ def fit(config: TrainConfig, train: FaceDataset, val: FaceDataset, run: RunFolde
     """
     from .runtime import import_keras
     keras = import_keras()
-    from .callbacks import AtomicBestCheckpoint, EpochTimer
+    from .callbacks import AtomicBestCheckpoint, BatchNormRecalibration, EpochTimer
     from .models import build_model
 
     keras.utils.set_random_seed(config.seed)
@@ -144,6 +153,9 @@ def fit(config: TrainConfig, train: FaceDataset, val: FaceDataset, run: RunFolde
         EpochTimer(),
         # with --ema: validate, checkpoint and keep the moving average of the weights
         *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.recipe_settings.get("ema") else []),
+        # augmented training faces make BatchNorm's running statistics wrong for plain ones
+        *([BatchNormRecalibration(calibration_faces(train, config.seed))]
+          if config.recipe_settings["augment"] else []),
         keras.callbacks.BackupAndRestore(str(run.backup), save_freq="epoch", delete_checkpoint=False),
         AtomicBestCheckpoint(run.best, run.best_record),
         keras.callbacks.CSVLogger(str(run.log), append=True),
@@ -297,7 +309,7 @@ def save_trained(config: TrainConfig, run: RunFolder, best: dict, dataset: FaceD
         plot_history,
         write_json,
     )
-    from .models import load_model
+    from .models import batchnorm_layers, load_model
 
     model = load_model(run.best)
     metrics = {}
@@ -326,6 +338,8 @@ def save_trained(config: TrainConfig, run: RunFolder, best: dict, dataset: FaceD
         "epochs_planned": config.epochs,
         "best_epoch": int(best["epoch"]),
         "training_seconds": round(float(history["seconds"].sum()), 1) if "seconds" in history else None,
+        "batchnorm_statistics": (CALIBRATED if config.recipe_settings["augment"] and batchnorm_layers(model)
+                                 else None),
         "metrics": metrics,
         "trained_on": "FER2013 (research use only); see README",
     }
@@ -335,3 +349,37 @@ def save_trained(config: TrainConfig, run: RunFolder, best: dict, dataset: FaceD
     plot_confusion(metrics["validation"], Path(f"{stem}-confusion.png"),
                    f"{model_path.name}: validation confusion (row-normalised)")
     print(f"Saved {model_path}, its card {stem.with_suffix('.json')} and plots")
+
+
+def recalibrate_saved(args):
+    """The ``--recalibrate`` command, for models trained before FakeBlock measured
+    BatchNorm statistics on un-augmented faces: measure them, re-evaluate, and
+    rewrite the model, its card's metrics and its confusion plot atomically."""
+    from .atomic import save_model
+    from .classify import check_model_file, read_card
+    from .data import load_training_data
+    from .evaluate import evaluate_model, format_report, plot_confusion, write_json
+    from .models import load_model, recalibrate_batchnorm
+
+    default = Path(args.out) / f"{args.name or default_name(args.labels, args.arch, args.recipe)}.keras"
+    model_path = check_model_file(args.model or default)
+    card = read_card(model_path) or {"model": model_path.name}
+    dataset = load_training_data(args.data, args.labels, args.skip_bad_rows, args.cache_dir)
+    train, val, test = choose_splits(dataset, args.split, args.seed)
+    model = load_model(model_path)
+    if model.output_shape[-1] != len(dataset.classes):
+        raise FakeBlockError(f"{model_path}: the model has {model.output_shape[-1]} classes but the "
+                             f"{args.labels} data has {len(dataset.classes)}")
+    if not recalibrate_batchnorm(model, calibration_faces(train, args.seed)):
+        raise FakeBlockError(f"{model_path}: the {model.name} network has no BatchNorm layers "
+                             "to recalibrate")
+    metrics = {name: evaluate_model(model, split)
+               for name, split in (("validation", val), ("test", test)) if split is not None}
+    for name, split_metrics in metrics.items():
+        print(format_report(split_metrics, f"{model_path.name}, recalibrated, on {name}"))
+    card.update(classes=list(dataset.classes), batchnorm_statistics=CALIBRATED, metrics=metrics)
+    save_model(model, model_path)
+    write_json(card, model_path.with_suffix(".json"))
+    plot_confusion(metrics["validation"], model_path.with_name(f"{model_path.stem}-confusion.png"),
+                   f"{model_path.name}: validation confusion (row-normalised)")
+    print(f"Saved {model_path}, its card and its confusion plot")

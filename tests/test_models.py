@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from fakeblock.errors import FakeBlockError
-from fakeblock.models import build_model, load_model
+from fakeblock.models import build_model, load_model, recalibrate_batchnorm
 
 
 @pytest.mark.parametrize("arch, classes", [("default", 7), ("original", 7), ("default", 8)])
@@ -31,6 +31,30 @@ def test_augmentation_is_inactive_at_inference():
     model = build_model("default", 7, augment=True)
     faces = np.random.default_rng(0).uniform(0, 255, (4, 48, 48, 1)).astype(np.float32)
     np.testing.assert_allclose(model.predict(faces, verbose=0), model.predict(faces, verbose=0))
+
+
+def test_recalibrated_batchnorm_statistics_are_those_of_the_plain_faces():
+    from fakeblock.runtime import import_keras
+    keras = import_keras()
+
+    model = build_model("default", 7, augment=True)
+    faces = np.random.default_rng(2).uniform(0, 255, (300, 48, 48, 1)).astype(np.float32)
+    assert recalibrate_batchnorm(model, faces, batch_size=128) == 10  # 8 conv + 2 dense layers
+    convolved = keras.Model(model.input, model.get_layer("stage1_conv1").output).predict(faces, verbose=0)
+    first = model.get_layer("stage1_bn1")
+    np.testing.assert_allclose(first.moving_mean.numpy(), convolved.mean(axis=(0, 1, 2)), rtol=1e-4)
+    np.testing.assert_allclose(first.moving_variance.numpy(), convolved.var(axis=(0, 1, 2)), rtol=1e-3)
+    normalised = model.get_layer("stage1_bn1").output
+    centred = keras.Model(model.input, normalised).predict(faces, verbose=0).mean(axis=(0, 1, 2))
+    np.testing.assert_allclose(centred, first.beta.numpy(), atol=1e-3)
+
+
+def test_recalibration_leaves_a_network_without_batchnorm_alone():
+    model = build_model("original", 7)
+    before = model.get_weights()
+    assert recalibrate_batchnorm(model, np.zeros((8, 48, 48, 1), np.float32)) == 0
+    for old, new in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(old, new)
 
 
 def test_save_load_round_trip_gives_identical_predictions(tmp_path):

@@ -12,6 +12,25 @@ import pytest
 from conftest import ROOT, run_script, synthetic_faces, write_fer_csv
 
 
+def batchnorm_statistics(model) -> list:
+    from fakeblock.models import batchnorm_layers
+    return [v.numpy().copy() for layer in batchnorm_layers(model)
+            for v in (layer.moving_mean, layer.moving_variance)]
+
+
+def assert_measured_on_plain_training_faces(model_path, csv):
+    """The saved BatchNorm statistics are those measured on the un-augmented calibration faces."""
+    from fakeblock.data import load_dataset
+    from fakeblock.models import load_model, recalibrate_batchnorm
+    from fakeblock.train import calibration_faces
+
+    model = load_model(model_path)
+    saved = batchnorm_statistics(model)
+    recalibrate_batchnorm(model, calibration_faces(load_dataset(csv).split("Training"), 1337))
+    for old, new in zip(saved, batchnorm_statistics(model), strict=True):
+        np.testing.assert_allclose(old, new, rtol=1e-4, atol=1e-6)
+
+
 def test_tiny_training_run_writes_model_card_and_plots(trained_model):
     out = trained_model.parent
     card = json.loads((out / "fer2013.json").read_text())
@@ -20,6 +39,7 @@ def test_tiny_training_run_writes_model_card_and_plots(trained_model):
     assert card["data"]["sizes"] == {"train": 140, "validation": 70, "test": 70}
     assert len(card["data"]["sha256"]) == 64 and card["parameters"] > 100_000
     assert {"validation", "test"} <= set(card["metrics"])
+    assert card["batchnorm_statistics"] == "measured on 4096 un-augmented training faces"
     for plot in ("fer2013-curves.png", "fer2013-confusion.png"):
         assert (out / plot).stat().st_size > 1000
     from fakeblock.models import load_model
@@ -36,6 +56,39 @@ def test_original_network_with_the_original_recipe(tmp_path, small_csv):
     card = json.loads((tmp_path / "fer2013-original-original.json").read_text())
     assert card["settings"]["optimizer"] == "sgd" and card["settings"]["loss"] == "mse"
     assert card["settings"]["batch_size"] == 50 and card["parameters"] == 257735
+    assert card["batchnorm_statistics"] is None
+    result = run_script("BuildTrainTestCNN.py", "--recalibrate", "--data", small_csv,
+                        "--model", tmp_path / "fer2013-original-original.keras")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "fer2013-original-original.keras: the original network has no BatchNorm layers" in result.stderr
+
+
+def test_training_measures_batchnorm_statistics_on_plain_faces(small_csv, trained_model):
+    assert_measured_on_plain_training_faces(trained_model, small_csv)
+
+
+def test_recalibrate_mends_an_older_model_and_its_card(tmp_path, small_csv, trained_model):
+    from fakeblock.atomic import save_model
+    from fakeblock.models import batchnorm_layers, load_model
+
+    older = load_model(trained_model)
+    for layer in batchnorm_layers(older):  # as if measured on augmented faces
+        layer.moving_mean.assign(layer.moving_mean + 0.5)
+    save_model(older, tmp_path / "older.keras")
+    card = json.loads(trained_model.with_suffix(".json").read_text())
+    del card["batchnorm_statistics"], card["metrics"]
+    (tmp_path / "older.json").write_text(json.dumps(card))
+    result = run_script("BuildTrainTestCNN.py", "--recalibrate", "--data", small_csv,
+                        "--model", tmp_path / "older.keras")
+    assert result.returncode == 0, result.stderr
+    assert "older.keras, recalibrated, on validation: accuracy" in result.stdout
+    for old, new in zip(batchnorm_statistics(load_model(trained_model)),
+                        batchnorm_statistics(load_model(tmp_path / "older.keras")), strict=True):
+        np.testing.assert_allclose(old, new, rtol=1e-4, atol=1e-6)
+    card = json.loads((tmp_path / "older.json").read_text())
+    assert card["batchnorm_statistics"] == "measured on 4096 un-augmented training faces"
+    assert card["metrics"]["validation"]["n"] == 70 and card["epochs_run"] == 1
+    assert (tmp_path / "older-confusion.png").stat().st_size > 1000
 
 
 def test_init_from_starts_where_a_saved_model_left_off(tmp_path, small_csv, trained_model):
@@ -113,6 +166,7 @@ def test_ema_saves_the_moving_average_of_the_weights(tmp_path, small_csv, traine
         moved[bool(flags)] = np.mean([np.abs(old.numpy() - new.numpy()).mean() for old, new in
                                       zip(start, load_model(out / "fer2013.keras").trainable_weights)])
     assert moved[True] < 0.9 * moved[False]  # the average lags behind the last step (same runs otherwise)
+    assert_measured_on_plain_training_faces(tmp_path / "ema" / "fer2013.keras", small_csv)  # of the average
 
 
 def test_init_from_a_model_of_another_network_is_refused(tmp_path, small_csv, trained_model):
