@@ -119,15 +119,37 @@ def evaluate_model(model, dataset, tta: bool = False) -> dict:
     return classification_metrics(dataset.labels, predicted, dataset.classes)
 
 
-def evaluate_saved(args):
-    """The ``--evaluate`` command: print (and optionally write) a saved model's report."""
+def saved_model_path(args) -> Path:
+    """The saved model a command works on: ``--model``, else ``OUT/NAME.keras``; checked to exist."""
     from .classify import check_model_file
-    from .data import load_training_data
-    from .errors import FakeBlockError
     from .train import default_name
 
     default = Path(args.out) / f"{args.name or default_name(args.labels, args.arch, args.recipe)}.keras"
-    model_path = check_model_file(args.model or default)
+    return check_model_file(args.model or default)
+
+
+def check_model_classes(model, model_path: Path, dataset, labels: str):
+    """Fail when the model scores another number of classes than ``dataset`` has."""
+    from .errors import FakeBlockError
+
+    n_outputs = model.output_shape[-1]
+    if n_outputs != len(dataset.classes):
+        raise FakeBlockError(f"{model_path}: the model has {n_outputs} classes but the "
+                             f"{labels} data has {len(dataset.classes)}")
+
+
+def plot_validation_confusion(metrics: dict, model_path: Path):
+    """The validation confusion matrix, as ``<model>-confusion.png`` beside the model."""
+    plot_confusion(metrics["validation"], model_path.with_name(f"{model_path.stem}-confusion.png"),
+                   f"{model_path.name}: validation confusion (row-normalised)")
+
+
+def evaluate_saved(args):
+    """The ``--evaluate`` command: print (and optionally write) a saved model's report."""
+    from .data import load_training_data
+    from .errors import FakeBlockError
+
+    model_path = saved_model_path(args)
     dataset = load_training_data(args.data, args.labels, args.skip_bad_rows, args.cache_dir)
     sizes = dataset.split_sizes()
     usage = args.usage or ("PrivateTest" if sizes.get("PrivateTest") else "PublicTest")
@@ -138,10 +160,7 @@ def evaluate_saved(args):
     from .models import load_model
 
     model = load_model(model_path)
-    n_outputs = model.output_shape[-1]
-    if n_outputs != len(dataset.classes):
-        raise FakeBlockError(f"{model_path}: the model has {n_outputs} classes but the "
-                             f"{args.labels} data has {len(dataset.classes)}")
+    check_model_classes(model, model_path, dataset, args.labels)
     metrics = evaluate_model(model, subset, tta=args.tta)
     print(format_report(metrics, f"{model_path.name} on {usage}{' with TTA' if args.tta else ''}"))
     if args.report_json:

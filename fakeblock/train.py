@@ -305,8 +305,8 @@ def save_trained(config: TrainConfig, run: RunFolder, best: dict, dataset: FaceD
     from .evaluate import (
         evaluate_model,
         format_report,
-        plot_confusion,
         plot_history,
+        plot_validation_confusion,
         write_json,
     )
     from .models import batchnorm_layers, load_model
@@ -346,8 +346,7 @@ def save_trained(config: TrainConfig, run: RunFolder, best: dict, dataset: FaceD
     save_model(model, model_path)
     write_json(card, stem.with_suffix(".json"))
     plot_history(run.log, Path(f"{stem}-curves.png"), f"{model_path.name}: training curves")
-    plot_confusion(metrics["validation"], Path(f"{stem}-confusion.png"),
-                   f"{model_path.name}: validation confusion (row-normalised)")
+    plot_validation_confusion(metrics, model_path)
     print(f"Saved {model_path}, its card {stem.with_suffix('.json')} and plots")
 
 
@@ -356,20 +355,24 @@ def recalibrate_saved(args):
     BatchNorm statistics on un-augmented faces: measure them, re-evaluate, and
     rewrite the model, its card's metrics and its confusion plot atomically."""
     from .atomic import save_model
-    from .classify import check_model_file, read_card
+    from .classify import read_card
     from .data import load_training_data
-    from .evaluate import evaluate_model, format_report, plot_confusion, write_json
+    from .evaluate import (
+        check_model_classes,
+        evaluate_model,
+        format_report,
+        plot_validation_confusion,
+        saved_model_path,
+        write_json,
+    )
     from .models import load_model, recalibrate_batchnorm
 
-    default = Path(args.out) / f"{args.name or default_name(args.labels, args.arch, args.recipe)}.keras"
-    model_path = check_model_file(args.model or default)
+    model_path = saved_model_path(args)
     card = read_card(model_path) or {"model": model_path.name}
     dataset = load_training_data(args.data, args.labels, args.skip_bad_rows, args.cache_dir)
     train, val, test = choose_splits(dataset, args.split, args.seed)
     model = load_model(model_path)
-    if model.output_shape[-1] != len(dataset.classes):
-        raise FakeBlockError(f"{model_path}: the model has {model.output_shape[-1]} classes but the "
-                             f"{args.labels} data has {len(dataset.classes)}")
+    check_model_classes(model, model_path, dataset, args.labels)
     if not recalibrate_batchnorm(model, calibration_faces(train, args.seed)):
         raise FakeBlockError(f"{model_path}: the {model.name} network has no BatchNorm layers "
                              "to recalibrate")
@@ -380,6 +383,5 @@ def recalibrate_saved(args):
     card.update(classes=list(dataset.classes), batchnorm_statistics=CALIBRATED, metrics=metrics)
     save_model(model, model_path)
     write_json(card, model_path.with_suffix(".json"))
-    plot_confusion(metrics["validation"], model_path.with_name(f"{model_path.stem}-confusion.png"),
-                   f"{model_path.name}: validation confusion (row-normalised)")
+    plot_validation_confusion(metrics, model_path)
     print(f"Saved {model_path}, its card and its confusion plot")

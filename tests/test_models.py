@@ -44,8 +44,7 @@ def test_recalibrated_batchnorm_statistics_are_those_of_the_plain_faces():
     first = model.get_layer("stage1_bn1")
     np.testing.assert_allclose(first.moving_mean.numpy(), convolved.mean(axis=(0, 1, 2)), rtol=1e-4)
     np.testing.assert_allclose(first.moving_variance.numpy(), convolved.var(axis=(0, 1, 2)), rtol=1e-3)
-    normalised = model.get_layer("stage1_bn1").output
-    centred = keras.Model(model.input, normalised).predict(faces, verbose=0).mean(axis=(0, 1, 2))
+    centred = keras.Model(model.input, first.output).predict(faces, verbose=0).mean(axis=(0, 1, 2))
     np.testing.assert_allclose(centred, first.beta.numpy(), atol=1e-3)
 
 
