@@ -50,6 +50,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "mean scores for it (same classes); an ensemble taught to one network")
     p.add_argument("--teacher-weight", type=float, default=0.5,
                    help="share of the training targets that comes from --teacher")
+    p.add_argument("--votes", metavar="FERPLUS_DIR",
+                   help="blend each FER2013 training label with the FER+ annotators' votes on the "
+                        "same face (a FER+ folder; faces joined by their pixels)")
+    p.add_argument("--votes-weight", type=float, default=0.5,
+                   help="share of the training targets that comes from --votes")
     p.add_argument("--ema", action="store_true",
                    help="keep, validate and save the moving average of the weights (Polyak averaging)")
     p.add_argument("--split", choices=("usage", "random"), default=SPLIT,
@@ -84,6 +89,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         p.error("--learning-rate must be above 0")
     if not 0 < args.teacher_weight <= 1:
         p.error("--teacher-weight must be above 0 and at most 1")
+    if not 0 < args.votes_weight <= 1:
+        p.error("--votes-weight must be above 0 and at most 1")
     args.recipe = args.recipe or ("original" if args.arch == "original" else "improved")
     return args
 

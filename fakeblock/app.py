@@ -13,7 +13,8 @@ from pathlib import Path
 from .classify import DEFAULT_MODEL, check_model_file
 from .errors import FakeBlockError
 from .overlay import render
-from .sinks import ImageSink, JsonLinesSink, VideoSink, Window, save_snapshot
+from .runtime import silence_opencv
+from .sinks import ImageSink, JsonLinesSink, VideoSink, Window
 from .sources import CameraStopped, open_source
 
 
@@ -73,6 +74,7 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     check_args(parser, args)
+    silence_opencv()
     try:
         return run(args)
     except FakeBlockError as e:
@@ -121,6 +123,9 @@ def _run_on(source, detector, args) -> int:
                                args.detect_every)
     if timeline:
         timeline.classes = pipeline.classes
+    # a file or the demo plays at its own frame rate in a window; headless runs go flat out
+    frame_period = 1 / source.fps if window and source.fps and not source.is_camera else 0.0
+    due = time.perf_counter()
     progress = None
     if source.total and not (window and source.label == "demo"):
         from tqdm import tqdm
@@ -133,18 +138,13 @@ def _run_on(source, detector, args) -> int:
     try:
         for frame in source:
             result = pipeline.process(frame.image, frame.index, frame.new_scene)
-            ms = result.ms
-            if window or output:
-                drawn = time.perf_counter()
-                canvas = render(frame.image, result.faces, pipeline.classes, fps)
-                ms += (time.perf_counter() - drawn) * 1000
-            if json_lines:
-                json_lines.write({"frame": frame.index, "source": frame.name, "ms": round(ms, 2),
+            if json_lines:  # ms: finding and classifying the faces, drawing not included
+                json_lines.write({"frame": frame.index, "source": frame.name, "ms": round(result.ms, 2),
                                   "faces": result.faces})
             if timeline:
                 timeline.add(frame, result.faces)
             if output:
-                output.write(canvas, frame.name)
+                output.write(render(frame.image, result.faces, pipeline.classes, fps), frame.name)
             frames += 1
             frames_with_faces += bool(result.faces)
             if progress:
@@ -153,19 +153,13 @@ def _run_on(source, detector, args) -> int:
             tick_fps = 1.0 / max(1e-6, now - last_tick)
             fps, last_tick = tick_fps if fps is None else 0.9 * fps + 0.1 * tick_fps, now
             if window:
-                shown = render(frame.image, result.faces, pipeline.classes, fps,
-                               mirrored=window.mirrored, show_help=True)
-                action = window.show(shown)
-                while action in ("pause", "snapshot", "mirror"):
-                    if action == "snapshot":
-                        print(f"Saved snapshot {save_snapshot(shown)}", file=sys.stderr)
-                        action = None
-                    elif action == "mirror":
-                        window.mirrored = not window.mirrored
-                        action = None
-                    else:
-                        action = window.wait_while_paused()
-                if action == "quit":
+                due += frame_period
+                keep_going = window.show(
+                    lambda mirrored: render(frame.image, result.faces, pipeline.classes, fps,
+                                            mirrored=mirrored, show_help=True),
+                    wait_ms=round((due - time.perf_counter()) * 1000))
+                due = max(due, time.perf_counter())  # after a pause, play on from here
+                if not keep_going:
                     ended = "stopped by the user"
                     break
     except CameraStopped as e:

@@ -421,3 +421,19 @@ def join_ferplus_votes(faces: FaceDataset, votes_csv: Path) -> FaceDataset:
         raise FakeBlockError(f"{votes_csv} row {int(np.flatnonzero(broken)[0]) + 1}: bad votes: "
                              "vote counts must be whole numbers 0 or more")
     return _with_votes(faces.images, counts, faces.usage, faces.source, faces.sha256, Counter())
+
+
+def ferplus_votes_for(faces: FaceDataset, ferplus: FaceDataset) -> np.ndarray:
+    """FER+ vote distributions for ``faces`` over *their* classes, joined by
+    pixels (FER+ holds the same 48x48 faces): ``(n, len(faces.classes))``,
+    rows of NaN where FER+ has no such face or no vote for any of those classes
+    (e.g. only contempt votes when joining onto FER2013's seven)."""
+    columns = [ferplus.classes.index(name) for name in faces.classes]
+    votes = ferplus.votes[:, columns]
+    by_pixels = {image.tobytes(): row for row, image in enumerate(ferplus.images)}
+    joined = np.full((len(faces), len(faces.classes)), np.nan, np.float32)
+    for i, image in enumerate(faces.images):
+        row = by_pixels.get(image.tobytes())
+        if row is not None and votes[row].sum() > 0:
+            joined[i] = votes[row] / votes[row].sum()
+    return joined

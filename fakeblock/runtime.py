@@ -34,3 +34,12 @@ def import_keras():
     import absl.logging
     absl.logging.set_verbosity(absl.logging.ERROR)
     return keras
+
+
+def silence_opencv():
+    """Turn off OpenCV's and its FFmpeg's own log lines (camera probing, broken
+    videos): the app reports every problem itself, in one line."""
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET; read when FFmpeg starts
+    import cv2
+
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)

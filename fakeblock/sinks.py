@@ -20,42 +20,73 @@ def display_available() -> bool:
     return True
 
 
-class Window:
-    """The live window and its keys: q/Esc quit, s snapshot, space pause, m mirror."""
+#: Keys of the window and what they do.
+KEYS = {ord("q"): "quit", 27: "quit", ord("s"): "snapshot", ord(" "): "pause", ord("m"): "mirror"}
+PAUSED_POLL_MS = 50
 
-    def __init__(self, mirrored: bool):
-        self.mirrored = mirrored
+
+def opencv_has_gui() -> bool:
+    """False for OpenCV builds without a window backend (opencv-python-headless)."""
+    build = cv2.getBuildInformation()
+    gui = next((line.split(":", 1)[1].strip() for line in build.splitlines()
+                if line.strip().startswith("GUI:")), "")
+    return gui.upper() not in ("", "NONE")
+
+
+class Window:
+    """The live window and its keys: q/Esc quit, s snapshot, space pause, m mirror.
+
+    The window opens at the size of the first frame it shows (and stays
+    resizable). ``wait_key`` is OpenCV's ``waitKey`` unless a test drives the keys.
+    """
+
+    def __init__(self, mirrored: bool, wait_key=cv2.waitKey, snapshot_folder: Path = Path(".")):
         if not display_available():
             raise FakeBlockError("no display available to open a window; run with --headless "
                                  "(add --output PATH or --json PATH to keep the results)")
-        try:
-            cv2.namedWindow(WINDOW_TITLE, cv2.WINDOW_NORMAL)
-        except cv2.error:
+        if not opencv_has_gui():
             raise FakeBlockError("this OpenCV build cannot open windows (opencv-python-headless?); "
-                                 "install opencv-python, or run with --headless") from None
+                                 "install opencv-python, or run with --headless")
+        self.mirrored, self.wait_key, self.snapshot_folder = mirrored, wait_key, snapshot_folder
+        self.opened = False
 
-    def show(self, canvas) -> str | None:
-        """Show a frame; returns 'quit', 'snapshot', 'pause' or 'mirror' for a key press."""
+    def _display(self, canvas):
+        if not self.opened:
+            cv2.namedWindow(WINDOW_TITLE, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
+            height, width = canvas.shape[:2]
+            cv2.resizeWindow(WINDOW_TITLE, width, height)
+            self.opened = True
         cv2.imshow(WINDOW_TITLE, canvas)
-        key = cv2.waitKey(1) & 0xFF
-        if cv2.getWindowProperty(WINDOW_TITLE, cv2.WND_PROP_VISIBLE) < 1:
-            return "quit"  # closed with the mouse
-        return {ord("q"): "quit", 27: "quit", ord("s"): "snapshot", ord(" "): "pause",
-                ord("m"): "mirror"}.get(key)
 
-    def wait_while_paused(self) -> str | None:
-        """Block until space (resume) or a quit key; snapshots still work."""
+    def _closed(self) -> bool:
+        return cv2.getWindowProperty(WINDOW_TITLE, cv2.WND_PROP_VISIBLE) < 1
+
+    def show(self, draw, wait_ms: int = 1) -> bool:
+        """Show ``draw(mirrored)`` and handle the keys for up to ``wait_ms``; while
+        paused, wait here (snapshot and mirror still work). Returns False when the
+        user quits (a quit key, or the window closed with the mouse)."""
+        canvas = draw(self.mirrored)
+        self._display(canvas)
+        paused = False
         while True:
-            key = cv2.waitKey(50) & 0xFF
-            if key in (ord("q"), 27) or cv2.getWindowProperty(WINDOW_TITLE, cv2.WND_PROP_VISIBLE) < 1:
-                return "quit"
-            if key == ord(" "):
-                return None
-            if key == ord("s"):
-                return "snapshot"
+            key = self.wait_key(PAUSED_POLL_MS if paused else max(1, wait_ms)) & 0xFF
+            action = KEYS.get(key)
+            if action == "quit" or self._closed():
+                return False
+            if action == "snapshot":
+                print(f"Saved snapshot {save_snapshot(canvas, self.snapshot_folder)}", file=sys.stderr)
+            elif action == "mirror":
+                self.mirrored = not self.mirrored
+                canvas = draw(self.mirrored)
+                self._display(canvas)
+            elif action == "pause":
+                paused = not paused
+            if not paused:
+                return True
 
     def close(self):
-        cv2.destroyWindow(WINDOW_TITLE)
+        if self.opened:
+            cv2.destroyWindow(WINDOW_TITLE)
 
 
 def save_snapshot(canvas, folder: Path = Path(".")) -> Path:

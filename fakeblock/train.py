@@ -48,6 +48,7 @@ class TrainConfig:
     recipe_settings: dict = field(default_factory=dict)
     init_from: dict = field(default_factory=dict)
     teachers: list = field(default_factory=list)
+    votes: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.classes = tuple(self.classes)
@@ -65,16 +66,23 @@ class RunFolder:
         self.best = self.root / "best.keras"
         self.best_record = self.root / "best.json"
         self.log = self.root / "history.csv"
+        self.finished = self.root / "finished.json"
 
     def start(self, config: TrainConfig, resume: bool, fresh: bool) -> TrainConfig:
-        """Begin a new run or pick up the saved one; returns the settings to use."""
+        """Begin a new run or pick up the saved one; returns the settings to use.
+
+        A finished run's folder is simply replaced by a new run: only an
+        unfinished one asks for ``--resume`` or ``--fresh``."""
         if resume:
             if not self.config.exists():
                 raise FakeBlockError(f"no run to continue in {self.root}")
+            if self.finished.exists():
+                raise FakeBlockError(f"the run in {self.root} has finished: nothing to continue "
+                                     "(train further with --init-from MODEL)")
             return TrainConfig(**json.loads(self.config.read_text()))
-        if self.config.exists() and not fresh:
+        if self.config.exists() and not self.finished.exists() and not fresh:
             raise FakeBlockError(
-                f"an earlier run's checkpoints are in {self.root}: pass --resume to continue "
+                f"an unfinished run's checkpoints are in {self.root}: pass --resume to continue "
                 "it, or --fresh to discard it and start over")
         shutil.rmtree(self.root, ignore_errors=True)
         try:
@@ -83,6 +91,16 @@ class RunFolder:
             raise FakeBlockError(f"{self.root}: cannot create the run folder ({e.strerror})") from None
         write_text(self.config, json.dumps(asdict(config), indent=2))
         return config
+
+    def saved(self) -> TrainConfig:
+        """The settings of the run in this folder (finished or not), for ``--export``."""
+        if not self.config.exists():
+            raise FakeBlockError(f"no run in {self.root}")
+        return TrainConfig(**json.loads(self.config.read_text()))
+
+    def finish(self, model_path: Path):
+        """Mark the run finished: its model is saved, so the next run may replace it."""
+        write_text(self.finished, json.dumps({"model": str(model_path)}))
 
 
 def targets(dataset: FaceDataset, label_mode: str) -> np.ndarray:
@@ -100,6 +118,20 @@ def distilled_targets(targets_: np.ndarray, images: np.ndarray, teachers: list, 
 
     scores = np.mean([predict_scores(load_model(t["path"]), images) for t in teachers], axis=0)
     return ((1 - weight) * targets_ + weight * scores).astype(np.float32)
+
+
+def voted_targets(targets_: np.ndarray, train: FaceDataset, votes: dict) -> np.ndarray:
+    """Blend FER2013's single labels with the FER+ annotators' votes on the same
+    faces (``votes["path"]``, a FER+ folder): ``(1 - weight) * labels + weight * votes``
+    where FER+ has the face, the label alone elsewhere."""
+    from .data import ferplus_votes_for, load_ferplus_folder
+
+    joined = ferplus_votes_for(train, load_ferplus_folder(votes["path"], skip_bad_rows=True))
+    found = ~np.isnan(joined).any(axis=1)
+    print(f"FER+ votes found for {found.sum()} of {len(train)} training faces")
+    blended = targets_.copy()
+    blended[found] = (1 - votes["weight"]) * targets_[found] + votes["weight"] * joined[found]
+    return blended
 
 
 def calibration_faces(train: FaceDataset, seed: int) -> np.ndarray:
@@ -166,6 +198,8 @@ def fit(config: TrainConfig, train: FaceDataset, val: FaceDataset, run: RunFolde
         print(f"Distilling from {', '.join(t['model'] for t in config.teachers)}")
         train_targets = distilled_targets(train_targets, train.images, config.teachers,
                                           config.recipe_settings["teacher_weight"])
+    if config.votes:
+        train_targets = voted_targets(train_targets, train, config.votes)
     model.fit(images_to_batch(train.images), train_targets,
               validation_data=(images_to_batch(val.images), targets(val, config.label_mode)),
               batch_size=batch_size, epochs=config.epochs, shuffle=True,
@@ -209,6 +243,18 @@ def describe_teachers(paths, classes: tuple) -> list:
                                  f"differ from the data's ({', '.join(classes)})")
         teachers.append({"model": path.name, "path": str(path.resolve())})
     return teachers
+
+
+def describe_votes(folder, weight: float, labels: str) -> dict:
+    """Check ``--votes``: a FER+ folder whose votes join FER2013's labels."""
+    from .data import FERPLUS_FOLDERS
+
+    folder = Path(folder)
+    if labels != "fer2013":
+        raise FakeBlockError("--votes blends FER+ votes into FER2013's labels: use it with --labels fer2013")
+    if not any((folder / name / "label.csv").is_file() for name in FERPLUS_FOLDERS):
+        raise FakeBlockError(f"--votes {folder}: not a FER+ folder (expected FER2013Train/label.csv)")
+    return {"folder": folder.name, "path": str(folder.resolve()), "weight": weight}
 
 
 def copy_weights(path, model):
@@ -264,7 +310,7 @@ def train_and_save(args):
         raise FakeBlockError(f"{out}: cannot create the output folder ({e.strerror})") from None
     run = RunFolder(Path(args.work_dir).expanduser() / name)
     if args.export:
-        config = run.start(None, resume=True, fresh=False)
+        config = run.saved()
         if not run.best_record.exists():
             raise FakeBlockError(f"--export: the run in {run.root} has no finished epoch yet")
         best = json.loads(run.best_record.read_text())
@@ -282,10 +328,12 @@ def train_and_save(args):
     init_from = (describe_start(args.init_from, args.arch, dataset.classes)
                  if args.init_from and not args.resume else {})
     teachers = describe_teachers(args.teacher, dataset.classes) if not args.resume else []
+    votes = describe_votes(args.votes, args.votes_weight, args.labels) if args.votes else {}
     config = run.start(TrainConfig(arch=args.arch, recipe=args.recipe, epochs=args.epochs,
                                    labels=args.labels, label_mode=args.label_mode if args.labels == "ferplus" else "single",
                                    seed=args.seed, classes=dataset.classes, recipe_settings=settings,
-                                   init_from=init_from, teachers=teachers), args.resume, args.fresh)
+                                   init_from=init_from, teachers=teachers, votes=votes),
+                     args.resume, args.fresh)
     if config.init_from and not args.resume:
         kept = "" if tuple(config.init_from["classes"]) == config.classes else " (all but its classifier)"
         print(f"Starting from the weights of {config.init_from['model']}{kept}")
@@ -294,6 +342,7 @@ def train_and_save(args):
     best = fit(config, train, val, run)
     save_trained(config, run, best, dataset, {"train": train, "validation": val, "test": test},
                  out / f"{name}.keras", args.split)
+    run.finish(out / f"{name}.keras")
 
 
 def save_trained(config: TrainConfig, run: RunFolder, best: dict, dataset: FaceDataset,
@@ -334,6 +383,7 @@ def save_trained(config: TrainConfig, run: RunFolder, best: dict, dataset: FaceD
                  "split": split, "sizes": {k: len(v) for k, v in splits.items() if v is not None}},
         "initialised_from": {k: v for k, v in config.init_from.items() if k != "path"} or None,
         "teachers": [t["model"] for t in config.teachers] or None,
+        "votes": {k: v for k, v in config.votes.items() if k != "path"} or None,
         "epochs_run": len(history),
         "epochs_planned": config.epochs,
         "best_epoch": int(best["epoch"]),

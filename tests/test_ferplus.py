@@ -111,3 +111,26 @@ def test_real_ferplus_valid_folder(tmp_path):
     (valid_only / "FER2013Valid").symlink_to(SHARED_DATA / "ferplus" / "FER2013Valid")
     data = load_training_data(valid_only, "ferplus")
     assert 3300 < len(data) <= 3579 and data.skipped["mostly unknown or not a face"] > 0
+
+
+def test_votes_join_fer2013_faces_by_their_pixels_and_blend_into_the_targets(tmp_path):
+    from fakeblock.data import FaceDataset
+    from fakeblock.train import targets, voted_targets
+
+    root, labels = make_ferplus(tmp_path / "fp")
+    images, _ = synthetic_faces(91)
+    unknown_face = np.full((1, 48, 48), 7, np.uint8)
+    order = [5, 0, 3]  # FER2013 rows in another order than FER+'s, and one face FER+ lacks
+    faces = FaceDataset(np.concatenate([images[order], unknown_face]), np.array([0, 1, 2, 3]),
+                        np.array(["Training"] * 4))
+    blended = voted_targets(targets(faces, "single"), faces, {"path": str(root), "weight": 0.5})
+    for row, face in enumerate(order):
+        votes = np.array(VOTES_FOR[labels[face]], float)[[4, 5, 6, 1, 3, 2, 0]]  # onto FER2013's order
+        np.testing.assert_allclose(blended[row], 0.5 * np.eye(7)[row] + 0.5 * votes / votes.sum(), atol=1e-6)
+    np.testing.assert_array_equal(blended[3], np.eye(7)[3])  # no FER+ votes: the label alone
+
+
+def test_votes_flag_checks_its_folder(tmp_path, small_csv):
+    result = run_script("BuildTrainTestCNN.py", "--data", small_csv, "--votes", tmp_path,
+                        "--work-dir", tmp_path / "runs", "--out", tmp_path)
+    assert result.returncode == 2 and "not a FER+ folder" in result.stderr
