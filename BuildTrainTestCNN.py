@@ -7,6 +7,7 @@ Edit the defaults below, or override any of them with flags (--help lists them).
     python3 BuildTrainTestCNN.py --export              # save its best epoch so far
     python3 BuildTrainTestCNN.py --evaluate            # evaluate model/fer2013.keras
     python3 BuildTrainTestCNN.py --recalibrate         # fix an older model's BatchNorm statistics
+    python3 BuildTrainTestCNN.py --calibrate-confidence  # calibrate a saved model's confidence
 """
 
 import argparse
@@ -77,6 +78,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                        help="measure a saved model's BatchNorm statistics on un-augmented Training "
                             "faces (as training now does), re-evaluate it, and rewrite it, its card "
                             "and its confusion plot")
+    saved.add_argument("--calibrate-confidence", action="store_true",
+                       help="fit a saved model's confidence calibration on the validation faces "
+                            "(so that its scores mean what they say) and rewrite its card")
     p.add_argument("--model", help="model to evaluate or recalibrate (default: OUT/NAME.keras)")
     p.add_argument("--usage", choices=("Training", "PublicTest", "PrivateTest", "all"),
                    help="split to evaluate (default PrivateTest if present, else PublicTest)")
@@ -105,6 +109,8 @@ def main(argv=None) -> int:
             evaluate.evaluate_saved(args)
         elif args.recalibrate:
             train.recalibrate_saved(args)
+        elif args.calibrate_confidence:
+            train.calibrate_saved(args)
         else:
             train.train_and_save(args)
     except FakeBlockError as e:

@@ -13,6 +13,7 @@ from pathlib import Path
 from .classify import DEFAULT_MODEL, check_model_file
 from .errors import FakeBlockError
 from .overlay import render
+from .pipeline import MIN_CONFIDENCE
 from .runtime import silence_opencv
 from .sinks import ImageSink, JsonLinesSink, VideoSink, Window
 from .sources import CameraStopped, open_source
@@ -39,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "the faces already found (1: the whole frame every time)")
     p.add_argument("--smooth", type=int, default=5,
                    help="average each face's scores over about this many frames (0: off)")
+    p.add_argument("--min-confidence", type=float, default=MIN_CONFIDENCE, metavar="P",
+                   help="flag a face uncertain (drawn gray with a '?', \"uncertain\": true in JSON "
+                        "and the timeline) when its calibrated top score is under P; 0: never")
     p.add_argument("--tta", action="store_true",
                    help="also classify the mirrored face and average (slower, steadier)")
     p.add_argument("--engine", choices=("lite", "keras"), default="lite",
@@ -67,6 +71,8 @@ def check_args(p: argparse.ArgumentParser, args):
         p.error("--smooth must be 0 or more")
     if args.detect_every < 1:
         p.error("--detect-every must be 1 or more")
+    if not 0 <= args.min_confidence <= 1:
+        p.error("--min-confidence must be between 0 and 1")
 
 
 def main(argv=None) -> int:
@@ -119,8 +125,8 @@ def _run_on(source, detector, args) -> int:
     from .classify import EmotionClassifier
     from .pipeline import EmotionPipeline
 
-    pipeline = EmotionPipeline(detector, EmotionClassifier(args.model, tta=args.tta, engine=args.engine), args.smooth,
-                               args.detect_every)
+    pipeline = EmotionPipeline(detector, EmotionClassifier(args.model, tta=args.tta, engine=args.engine),
+                               args.smooth, args.detect_every, args.min_confidence)
     if timeline:
         timeline.classes = pipeline.classes
     # a file or the demo plays at its own frame rate in a window; headless runs go flat out

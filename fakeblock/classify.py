@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .calibration import calibrate, card_curve
 from .emotions import FER2013, FERPLUS
 from .errors import FakeBlockError
 from .preprocess import faces_to_batch
@@ -58,6 +59,8 @@ class EmotionClassifier:
 
     ``tta``: also classify the mirrored faces and average (about twice the cost).
     ``engine``: ``lite`` (TensorFlow Lite, faster) or ``keras`` (see :mod:`fakeblock.engine`).
+    Scores are calibrated with the curve the model card records
+    (:mod:`fakeblock.calibration`).
     """
 
     def __init__(self, model_path=DEFAULT_MODEL, tta: bool = False, engine: str = "lite"):
@@ -71,6 +74,7 @@ class EmotionClassifier:
             raise FakeBlockError(f"{self.path}: expects input {shape[1:]}, not 48x48x1 gray faces")
         self.classes = model_classes(self.path, self.model.output_shape[-1])
         self.tta = tta
+        self.calibration = card_curve(read_card(self.path), tta)
         self.engine = make_engine(self.model, self.path, engine)
         # Get the engine ready now, not on the first frames: Keras traces its graph
         # once per batch size until a second size makes it shape-generic, and TF
@@ -85,7 +89,7 @@ class EmotionClassifier:
         scores = self.engine(batch)
         if self.tta:
             scores = (scores[: len(scores) // 2] + scores[len(scores) // 2:]) / 2
-        return scores
+        return calibrate(scores, self.calibration)
 
     def classify(self, gray: np.ndarray, boxes) -> np.ndarray:
         """Scores for each face box in a gray frame; ``(0, classes)`` when there are none."""

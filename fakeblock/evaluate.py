@@ -12,6 +12,7 @@ from sklearn.metrics import (
 )
 
 from .atomic import save_figure, write_text
+from .calibration import calibrate, fit_confidence_curve, reliability
 from .preprocess import images_to_batch
 
 
@@ -48,10 +49,12 @@ def format_report(metrics: dict, title: str) -> str:
     """A plain-text report: headline figures, then one line per class."""
     lines = [(f"{title}: accuracy {metrics['accuracy']:.2%}, macro-F1 {metrics['macro_f1']:.3f} "
               f"on {metrics['n']} faces"),
+             (f"  calibration: ECE {metrics['ece']:.3f}, mean confidence {metrics['mean_confidence']:.3f}"
+              if "ece" in metrics else ""),
              f"  {'class':<10}{'precision':>10}{'recall':>8}{'f1':>8}{'support':>9}"]
     for name, m in metrics["per_class"].items():
         lines.append(f"  {name:<10}{m['precision']:>10.3f}{m['recall']:>8.3f}{m['f1']:>8.3f}{m['support']:>9}")
-    return "\n".join(lines)
+    return "\n".join(line for line in lines if line)
 
 
 def plot_confusion(metrics: dict, path: Path, title: str):
@@ -106,17 +109,75 @@ def write_json(data: dict, path: Path):
     write_text(path, json.dumps(data, indent=2))
 
 
-def evaluate_model(model, dataset, tta: bool = False) -> dict:
-    """:func:`classification_metrics` of ``model`` on a :class:`~fakeblock.data.FaceDataset`.
+def majority_faces(dataset):
+    """FER+ data (with votes) keeps the faces whose majority vote is not tied, as
+    the FER+ paper scores; other data is returned whole."""
+    if dataset.votes is None:
+        return dataset
+    top = dataset.votes.max(axis=1, keepdims=True)
+    return dataset.take((dataset.votes == top).sum(axis=1) == 1)
 
-    FER+ data (with votes) is scored against the majority vote, ties left out,
-    as in the FER+ paper.
-    """
-    if dataset.votes is not None:
-        top = dataset.votes.max(axis=1, keepdims=True)
-        dataset = dataset.take((dataset.votes == top).sum(axis=1) == 1)
-    predicted = predict_scores(model, dataset.images, tta=tta).argmax(axis=1)
-    return classification_metrics(dataset.labels, predicted, dataset.classes)
+
+def evaluate_model(model, dataset, tta: bool = False, curve: dict | None = None) -> dict:
+    """:func:`classification_metrics` of ``model`` on a :class:`~fakeblock.data.FaceDataset`,
+    and the calibration of its scores after ``curve`` (:mod:`fakeblock.calibration`):
+    ``ece``, ``mean_confidence`` and the ``reliability`` bins. FER+ data is scored
+    against the majority vote (:func:`majority_faces`)."""
+    dataset = majority_faces(dataset)
+    scores = calibrate(predict_scores(model, dataset.images, tta=tta), curve)
+    calibration = reliability(scores, dataset.labels)
+    return {**classification_metrics(dataset.labels, scores.argmax(axis=1), dataset.classes),
+            "ece": calibration["ece"], "mean_confidence": calibration["mean_confidence"],
+            "reliability": calibration["bins"]}
+
+
+def fit_calibration(model, dataset) -> dict:
+    """Fit the model's calibration curves (plain and ``--tta``) on ``dataset``,
+    faces it did not train on (FER+: against the majority vote, as it is
+    scored); returns the model card's ``calibration`` entry."""
+    dataset = majority_faces(dataset)
+    fitted = {"method": "isotonic regression of the top score (fakeblock.calibration)",
+              "fitted_on": f"validation, {len(dataset)} faces"}
+    for key, tta in (("plain", False), ("tta", True)):
+        scores = predict_scores(model, dataset.images, tta=tta)
+        fitted[key] = fit_confidence_curve(scores, scores.argmax(axis=1) == dataset.labels)
+    return fitted
+
+
+def calibrate_and_evaluate(model, model_name: str, validation, test=None) -> tuple:
+    """Fit the model's calibration on ``validation`` (:func:`fit_calibration`),
+    then evaluate it, calibrated, on ``validation`` and ``test`` (where given),
+    printing each report. Returns the card's ``calibration`` and ``metrics``."""
+    calibration = fit_calibration(model, validation)
+    metrics = {name: evaluate_model(model, split, curve=calibration["plain"])
+               for name, split in (("validation", validation), ("test", test)) if split is not None}
+    for name, split_metrics in metrics.items():
+        print(format_report(split_metrics, f"{model_name} on {name}, calibrated"))
+    return calibration, metrics
+
+
+def plot_reliability(metrics: dict, path: Path, title: str):
+    """Save the reliability diagram (accuracy against confidence, per bin) as a PNG."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    bins = metrics["reliability"]
+    edges = np.linspace(0, 1, len(bins["faces"]) + 1)
+    filled = np.array(bins["faces"]) > 0
+    fig, ax = plt.subplots(figsize=(5.2, 5))
+    ax.bar(edges[:-1][filled], np.array(bins["accuracy"])[filled], width=1 / len(bins["faces"]),
+           align="edge", edgecolor="black", alpha=0.8, label="accuracy")
+    ax.plot([0, 1], [0, 1], "--", color="gray", label="perfect calibration")
+    ax.set_xlabel("confidence (top score)")
+    ax.set_ylabel("accuracy")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.legend(loc="upper left")
+    ax.set_title(f"{title}\nECE {metrics['ece']:.3f}, mean confidence {metrics['mean_confidence']:.3f}",
+                 fontsize=10)
+    fig.tight_layout()
+    save_figure(fig, path)
 
 
 def saved_model_path(args) -> Path:
@@ -139,9 +200,12 @@ def check_model_classes(model, model_path: Path, dataset, labels: str):
 
 
 def plot_validation_confusion(metrics: dict, model_path: Path):
-    """The validation confusion matrix, as ``<model>-confusion.png`` beside the model."""
+    """The validation confusion matrix and reliability diagram, as
+    ``<model>-confusion.png`` and ``<model>-reliability.png`` beside the model."""
     plot_confusion(metrics["validation"], model_path.with_name(f"{model_path.stem}-confusion.png"),
                    f"{model_path.name}: validation confusion (row-normalised)")
+    plot_reliability(metrics["validation"], model_path.with_name(f"{model_path.stem}-reliability.png"),
+                     f"{model_path.name}: validation (the faces calibrated on)")
 
 
 def evaluate_saved(args):
@@ -159,10 +223,17 @@ def evaluate_saved(args):
                              f"(rows per split: {sizes})")
     from .models import load_model
 
+    from .calibration import card_curve
+    from .classify import read_card
+
     model = load_model(model_path)
     check_model_classes(model, model_path, dataset, args.labels)
-    metrics = evaluate_model(model, subset, tta=args.tta)
-    print(format_report(metrics, f"{model_path.name} on {usage}{' with TTA' if args.tta else ''}"))
+    metrics = evaluate_model(model, subset, tta=args.tta,
+                             curve=card_curve(read_card(model_path), args.tta))
+    title = f"{model_path.name} on {usage}{' with TTA' if args.tta else ''}"
+    print(format_report(metrics, title))
     if args.report_json:
-        write_json(metrics, args.report_json)
-        print(f"Wrote {args.report_json}")
+        report = Path(args.report_json)
+        write_json(metrics, report)
+        plot_reliability(metrics, report.with_name(f"{report.stem}-reliability.png"), title)
+        print(f"Wrote {report} and {report.with_name(f'{report.stem}-reliability.png')}")

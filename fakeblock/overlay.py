@@ -17,14 +17,19 @@ def _text(frame, text, origin, scale=0.5, color=(255, 255, 255), thickness=1, ou
     cv2.putText(frame, text, origin, FONT, scale, color, thickness, cv2.LINE_AA)
 
 
-def draw_face(frame, box, emotion: str, confidence: float, track_id=None):
+UNCERTAIN_BGR = (160, 160, 160)
+
+
+def draw_face(frame, box, emotion: str, confidence: float, track_id=None, uncertain=False):
     """A box around the face, with the emotion and its confidence above it (below
-    when the face touches the top edge)."""
+    when the face touches the top edge). An uncertain face gets a thin gray box
+    and its best guess with a question mark."""
     x, y, w, h = box
-    color = COLORS_BGR.get(emotion, (255, 255, 255))
-    thickness = max(2, frame.shape[1] // 320)
+    color = UNCERTAIN_BGR if uncertain else COLORS_BGR.get(emotion, (255, 255, 255))
+    thickness = max(1, frame.shape[1] // 640) if uncertain else max(2, frame.shape[1] // 320)
     cv2.rectangle(frame, (x, y), (x + w, y + h), color, thickness, cv2.LINE_AA)
-    label = f"{emotion} {confidence:.0%}" + (f"  #{track_id}" if track_id is not None else "")
+    label = (f"{emotion}{'?' if uncertain else ''} {confidence:.0%}"
+             + (f"  #{track_id}" if track_id is not None else ""))
     scale = max(0.5, frame.shape[1] / 1280)
     (tw, th), baseline = cv2.getTextSize(label, FONT, scale, 1)
     top = y - th - baseline - 4 if y - th - baseline - 4 >= 0 else y + h
@@ -76,7 +81,7 @@ def render(frame: np.ndarray, faces: list, classes, fps=None, mirrored=False, sh
         box = mirror_box(face["box"], frame.shape[1]) if mirrored else face["box"]
         # track ids tell faces apart (and match the timeline plot) where there are several
         track = face.get("track") if len(faces) > 1 else None
-        draw_face(canvas, box, face["emotion"], face["confidence"], track)
+        draw_face(canvas, box, face["emotion"], face["confidence"], track, face.get("uncertain", False))
     height, width = canvas.shape[:2]
     if faces and height >= 40 + BAR_ROW * len(classes) and width >= 2 * BAR_PANEL_WIDTH:
         x, _, w, _ = mirror_box(faces[0]["box"], width) if mirrored else faces[0]["box"]

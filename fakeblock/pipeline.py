@@ -18,17 +18,27 @@ class FrameResult:
     ms: float  # detect + classify time
 
 
-def face_record(track, classes) -> dict:
-    """One face as the app reports it (JSON, CSV, overlay)."""
+#: Default of ``--min-confidence``: below it a face's best guess is more likely
+#: wrong than right (calibrated scores), so it is flagged uncertain.
+MIN_CONFIDENCE = 0.5
+
+
+def face_record(track, classes, min_confidence: float = MIN_CONFIDENCE) -> dict:
+    """One face as the app reports it (JSON, CSV, overlay). ``emotion`` is always
+    the top class; ``uncertain`` flags a top score below ``min_confidence``."""
     scores = {name: round(float(s), 4) for name, s in zip(classes, track.scores)}
     best = int(np.argmax(track.scores))
     return {"box": [int(v) for v in track.box], "emotion": classes[best],
-            "confidence": round(float(track.scores[best]), 4), "scores": scores,
+            "confidence": round(float(track.scores[best]), 4),
+            "uncertain": bool(track.scores[best] < min_confidence), "scores": scores,
             "track": track.id}
 
 
 class EmotionPipeline:
     """Everything between a frame and its labelled faces, for the app and the benchmarks.
+
+    A face whose (calibrated, smoothed) top score is under ``min_confidence``
+    is flagged ``uncertain``.
 
     The whole frame is searched for faces every ``detect_every`` frames; in
     between, only the neighbourhood of the faces of the frame before, unless
@@ -38,8 +48,9 @@ class EmotionPipeline:
     """
 
     def __init__(self, detector: FaceDetector, classifier: EmotionClassifier, smooth: int = 5,
-                 detect_every: int = 5):
+                 detect_every: int = 5, min_confidence: float = MIN_CONFIDENCE):
         self.detector, self.classifier = detector, classifier
+        self.min_confidence = min_confidence
         self.tracker = FaceTracker(smooth)
         self.detect_every = detect_every
         self.last_full_search = None
@@ -57,7 +68,7 @@ class EmotionPipeline:
         boxes = self._find_faces(gray, index)
         scores = self.classifier.classify(gray, boxes)
         tracks = self.tracker.update(index, boxes, scores)
-        faces = [face_record(t, self.classes) for t in tracks]
+        faces = [face_record(t, self.classes, self.min_confidence) for t in tracks]
         return FrameResult(faces, (time.perf_counter() - started) * 1000)
 
     def _find_faces(self, gray: np.ndarray, index: int) -> list:

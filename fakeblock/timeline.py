@@ -9,14 +9,15 @@ from .atomic import save_figure, write_text
 from .emotions import color_rgb
 from .errors import FakeBlockError
 
-BASE_COLUMNS = ["frame", "time_s", "track", "x", "y", "w", "h", "emotion", "confidence"]
+BASE_COLUMNS = ["frame", "time_s", "track", "x", "y", "w", "h", "emotion", "confidence", "uncertain"]
 
 
 def timeline_rows(frame, faces: list) -> list:
     """One timeline row per face of a frame (scores under the model's class names)."""
     return [{"frame": frame.index, "time_s": frame.time_s, "track": face["track"],
              "x": face["box"][0], "y": face["box"][1], "w": face["box"][2], "h": face["box"][3],
-             "emotion": face["emotion"], "confidence": face["confidence"], **face["scores"]}
+             "emotion": face["emotion"], "confidence": face["confidence"],
+             "uncertain": face["uncertain"], **face["scores"]}
             for face in faces]
 
 
@@ -26,11 +27,15 @@ def to_frame(rows: list, classes) -> pd.DataFrame:
 
 
 def summarize(timeline: pd.DataFrame, classes, source: str, frames: int) -> dict:
-    """Per track and overall: span, frame count, share of time in each emotion, dominant one."""
+    """Per track and overall: span, frame count, share of time in each emotion, dominant
+    one, and share of time uncertain (top score under ``--min-confidence``)."""
     def shares(rows):
         counts = rows["emotion"].value_counts()
         share = {c: round(float(counts.get(c, 0)) / max(1, len(rows)), 4) for c in classes}
         return share, (max(share, key=share.get) if len(rows) else None)
+
+    def uncertain_share(rows):
+        return round(float(rows["uncertain"].astype(bool).mean()), 4) if len(rows) else 0.0
 
     tracks = []
     for track_id, rows in timeline.groupby("track", sort=True):
@@ -40,10 +45,11 @@ def summarize(timeline: pd.DataFrame, classes, source: str, frames: int) -> dict
                        "first_frame": int(rows["frame"].min()), "last_frame": int(rows["frame"].max()),
                        "first_s": float(times.min()) if len(times) else None,
                        "last_s": float(times.max()) if len(times) else None,
-                       "frames": len(rows), "share": share, "dominant": dominant})
+                       "frames": len(rows), "share": share, "dominant": dominant,
+                       "uncertain_share": uncertain_share(rows)})
     share, dominant = shares(timeline)
-    return {"source": source, "frames": frames, "face_rows": len(timeline),
-            "tracks": tracks, "overall": {"share": share, "dominant": dominant}}
+    return {"source": source, "frames": frames, "face_rows": len(timeline), "tracks": tracks,
+            "overall": {"share": share, "dominant": dominant, "uncertain_share": uncertain_share(timeline)}}
 
 
 def plot_timeline(timeline: pd.DataFrame, classes, source: str, path: Path, min_seconds=1.0,
@@ -109,23 +115,26 @@ class TimelineRecorder:
         return [csv_path, plot_path, summary_path]
 
 
-def analyze_video(path, model=None, smooth: int = 5, **detector_options) -> pd.DataFrame:
+def analyze_video(path, model=None, smooth: int = 5, min_confidence: float | None = None,
+                  **detector_options) -> pd.DataFrame:
     """Run the app's pipeline over a video (or image folder) and return the timeline
     as a DataFrame: the same columns as ``timeline.csv``.
 
-    ``model``: a ``.keras`` path (default: the shipped model); ``detector_options``:
+    ``model``: a ``.keras`` path (default: the shipped model); ``min_confidence``:
+    flag faces below it uncertain (default as the app's); ``detector_options``:
     ``cascade``, ``scale_factor``, ``min_neighbors``, ``min_size``.
     """
     from .classify import DEFAULT_MODEL, EmotionClassifier
     from .detect import PHOTO_PAD, FaceDetector
-    from .pipeline import EmotionPipeline
+    from .pipeline import MIN_CONFIDENCE, EmotionPipeline
     from .sources import open_source
 
     source = open_source(str(path))
     try:
         detector_options.setdefault("pad", PHOTO_PAD if source.is_still else 0.0)
         pipeline = EmotionPipeline(FaceDetector(**detector_options),
-                                   EmotionClassifier(model or DEFAULT_MODEL), smooth)
+                                   EmotionClassifier(model or DEFAULT_MODEL), smooth,
+                                   min_confidence=MIN_CONFIDENCE if min_confidence is None else min_confidence)
         rows = []
         for frame in source:
             rows.extend(timeline_rows(frame, pipeline.process(frame.image, frame.index,

@@ -351,21 +351,11 @@ def save_trained(config: TrainConfig, run: RunFolder, best: dict, dataset: FaceD
     import pandas as pd
 
     from .atomic import save_model
-    from .evaluate import (
-        evaluate_model,
-        format_report,
-        plot_history,
-        plot_validation_confusion,
-        write_json,
-    )
+    from .evaluate import calibrate_and_evaluate, plot_history, plot_validation_confusion, write_json
     from .models import batchnorm_layers, load_model
 
     model = load_model(run.best)
-    metrics = {}
-    for split_name in ("validation", "test"):
-        if splits[split_name] is not None:
-            metrics[split_name] = evaluate_model(model, splits[split_name])
-            print(format_report(metrics[split_name], f"{split_name} ({len(splits[split_name])} faces)"))
+    calibration, metrics = calibrate_and_evaluate(model, model_path.name, splits["validation"], splits["test"])
     history = pd.read_csv(run.log)
     stem = model_path.with_suffix("")
     card = {
@@ -390,6 +380,7 @@ def save_trained(config: TrainConfig, run: RunFolder, best: dict, dataset: FaceD
         "training_seconds": round(float(history["seconds"].sum()), 1) if "seconds" in history else None,
         "batchnorm_statistics": (CALIBRATED if config.recipe_settings["augment"] and batchnorm_layers(model)
                                  else None),
+        "calibration": calibration,
         "metrics": metrics,
         "trained_on": "FER2013 (research use only); see README",
     }
@@ -402,36 +393,51 @@ def save_trained(config: TrainConfig, run: RunFolder, best: dict, dataset: FaceD
 
 def recalibrate_saved(args):
     """The ``--recalibrate`` command, for models trained before FakeBlock measured
-    BatchNorm statistics on un-augmented faces: measure them, re-evaluate, and
-    rewrite the model, its card's metrics and its confusion plot atomically."""
+    BatchNorm statistics on un-augmented faces: measure them, fit the confidence
+    calibration again, re-evaluate, and rewrite the model, its card and its
+    plots atomically."""
     from .atomic import save_model
+    from .evaluate import calibrate_and_evaluate, plot_validation_confusion, write_json
+    from .models import recalibrate_batchnorm
+
+    model_path, model, card, (train, val, test), classes = _saved_model_and_splits(args)
+    if not recalibrate_batchnorm(model, calibration_faces(train, args.seed)):
+        raise FakeBlockError(f"{model_path}: the {model.name} network has no BatchNorm layers "
+                             "to recalibrate")
+    calibration, metrics = calibrate_and_evaluate(model, model_path.name, val, test)
+    card.update(classes=list(classes), batchnorm_statistics=CALIBRATED, calibration=calibration,
+                metrics=metrics)
+    save_model(model, model_path)
+    write_json(card, model_path.with_suffix(".json"))
+    plot_validation_confusion(metrics, model_path)
+    print(f"Saved {model_path}, its card and its plots")
+
+
+def calibrate_saved(args):
+    """The ``--calibrate-confidence`` command: fit a saved model's confidence
+    calibration on the validation faces and rewrite its card (calibration and
+    metrics) and plots; the model file itself is unchanged."""
+    from .evaluate import calibrate_and_evaluate, plot_validation_confusion, write_json
+
+    model_path, model, card, (_, val, test), classes = _saved_model_and_splits(args)
+    calibration, metrics = calibrate_and_evaluate(model, model_path.name, val, test)
+    card.update(classes=list(classes), calibration=calibration, metrics=metrics)
+    write_json(card, model_path.with_suffix(".json"))
+    plot_validation_confusion(metrics, model_path)
+    print(f"Calibrated {model_path.name} on {calibration['fitted_on']}; its card and plots rewritten")
+
+
+def _saved_model_and_splits(args) -> tuple:
+    """What the commands on a saved model share: its path, the model, its card,
+    the (train, validation, test) splits of ``--data`` and their classes."""
     from .classify import read_card
     from .data import load_training_data
-    from .evaluate import (
-        check_model_classes,
-        evaluate_model,
-        format_report,
-        plot_validation_confusion,
-        saved_model_path,
-        write_json,
-    )
-    from .models import load_model, recalibrate_batchnorm
+    from .evaluate import check_model_classes, saved_model_path
+    from .models import load_model
 
     model_path = saved_model_path(args)
     card = read_card(model_path) or {"model": model_path.name}
     dataset = load_training_data(args.data, args.labels, args.skip_bad_rows, args.cache_dir)
-    train, val, test = choose_splits(dataset, args.split, args.seed)
     model = load_model(model_path)
     check_model_classes(model, model_path, dataset, args.labels)
-    if not recalibrate_batchnorm(model, calibration_faces(train, args.seed)):
-        raise FakeBlockError(f"{model_path}: the {model.name} network has no BatchNorm layers "
-                             "to recalibrate")
-    metrics = {name: evaluate_model(model, split)
-               for name, split in (("validation", val), ("test", test)) if split is not None}
-    for name, split_metrics in metrics.items():
-        print(format_report(split_metrics, f"{model_path.name}, recalibrated, on {name}"))
-    card.update(classes=list(dataset.classes), batchnorm_statistics=CALIBRATED, metrics=metrics)
-    save_model(model, model_path)
-    write_json(card, model_path.with_suffix(".json"))
-    plot_validation_confusion(metrics, model_path)
-    print(f"Saved {model_path}, its card and its confusion plot")
+    return model_path, model, card, choose_splits(dataset, args.split, args.seed), dataset.classes

@@ -34,7 +34,7 @@ def test_video_headless_json_and_output(tmp_path, face_video, trained_model):
     with_faces = [line["frame"] for line in lines if line["faces"]]
     assert with_faces == list(range(10, 40))
     face = lines[20]["faces"][0]
-    assert set(face) == {"box", "emotion", "confidence", "scores", "track"}
+    assert set(face) == {"box", "emotion", "confidence", "uncertain", "scores", "track"}
     assert list(face["scores"]) == FER2013_NAMES and face["emotion"] in FER2013_NAMES
     assert face["confidence"] == max(face["scores"].values())
     assert lines[20]["source"] == "clip.avi" and lines[20]["ms"] > 0

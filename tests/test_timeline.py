@@ -34,7 +34,7 @@ def test_two_faces_give_two_tracks_with_their_spans(tmp_path, two_face_video, tr
     assert result.returncode == 0, result.stderr
     timeline = pd.read_csv(summary_dir / "timeline.csv")
     assert list(timeline.columns) == ["frame", "time_s", "track", "x", "y", "w", "h", "emotion",
-                                      "confidence", *FER2013_NAMES]
+                                      "confidence", "uncertain", *FER2013_NAMES]
     spans = timeline.groupby("track")["frame"].agg(["min", "max", "count"])
     assert len(spans) == 2
     first, second = spans.sort_values("min").itertuples()
@@ -51,6 +51,7 @@ def test_two_faces_give_two_tracks_with_their_spans(tmp_path, two_face_video, tr
         assert track["first_frame"] == rows["frame"].min() and track["last_frame"] == rows["frame"].max()
         assert sum(track["share"].values()) == pytest.approx(1, abs=1e-3)
         assert track["dominant"] == rows["emotion"].value_counts().idxmax()
+        assert track["uncertain_share"] == pytest.approx(rows["uncertain"].mean(), abs=1e-4)
     assert (summary_dir / "timeline.png").stat().st_size > 5000
     tracks_in_json = {face["track"] for line in (tmp_path / "f.jsonl").read_text().splitlines()
                       for face in json.loads(line)["faces"]}
@@ -60,8 +61,8 @@ def test_two_faces_give_two_tracks_with_their_spans(tmp_path, two_face_video, tr
 def test_analyze_video_returns_the_same_table(two_face_video, trained_model):
     import fakeblock
     timeline = fakeblock.analyze_video(two_face_video, model=trained_model)
-    assert list(timeline.columns)[:9] == ["frame", "time_s", "track", "x", "y", "w", "h",
-                                          "emotion", "confidence"]
+    assert list(timeline.columns)[:10] == ["frame", "time_s", "track", "x", "y", "w", "h",
+                                           "emotion", "confidence", "uncertain"]
     assert timeline["track"].nunique() == 2 and len(timeline) >= 390
 
 
