@@ -9,10 +9,8 @@ import resource
 
 from common import table
 
-from fakeblock.classify import EmotionClassifier
-from fakeblock.detect import FaceDetector
 from fakeblock.overlay import render
-from fakeblock.pipeline import EmotionPipeline
+from fakeblock.pipeline import build_pipeline
 from fakeblock.sources import DemoSource
 
 
@@ -25,7 +23,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--frames", type=int, default=3000)
     args = parser.parse_args()
-    pipeline = EmotionPipeline(FaceDetector(), EmotionClassifier())
+    pipeline = build_pipeline()
     demo = DemoSource(loop=True)
     rows = []
     for frame in demo:

@@ -10,10 +10,10 @@ import cv2
 import numpy as np
 from common import table, test_frames, time_per_frame
 
-from fakeblock.classify import DEFAULT_MODEL, EmotionClassifier
 from fakeblock.detect import DEFAULT_CASCADE, FaceDetector
+from fakeblock.modelfile import DEFAULT_MODEL
 from fakeblock.overlay import render
-from fakeblock.pipeline import EmotionPipeline
+from fakeblock.pipeline import build_pipeline
 from fakeblock.preprocess import to_gray
 
 
@@ -67,13 +67,13 @@ def main():
     parser.add_argument("--model", default=str(DEFAULT_MODEL))
     parser.add_argument("--frames", type=int, default=30, help="frames per face count")
     args = parser.parse_args()
-    classifier = EmotionClassifier(args.model)
-    keras_classifier = EmotionClassifier(args.model, engine="keras")
+    pipeline = build_pipeline(args.model)
+    keras_pipeline = build_pipeline(args.model, engine="keras")
+    classifier, keras_classifier = pipeline.classifier, keras_pipeline.classifier
     candidates = {
-        "FakeBlock": fakeblock_frame(EmotionPipeline(FaceDetector(), classifier)),
-        "FakeBlock --detect-every 1": fakeblock_frame(
-            EmotionPipeline(FaceDetector(), classifier, detect_every=1)),
-        "FakeBlock --engine keras": fakeblock_frame(EmotionPipeline(FaceDetector(), keras_classifier)),
+        "FakeBlock": fakeblock_frame(pipeline),
+        "FakeBlock --detect-every 1": fakeblock_frame(build_pipeline(args.model, detect_every=1)),
+        "FakeBlock --engine keras": fakeblock_frame(keras_pipeline),
         "original loop": original_frame(classifier.model, classifier.classes),
         "fer 25.10": fer_frame(),
     }
@@ -98,14 +98,14 @@ def stage_times(classifier, keras_classifier, frames) -> list:
     """Median time of each stage of FakeBlock's work on one-face frames."""
     detector = FaceDetector()
     box = detector.detect(to_gray(frames[0]))
-    pipeline = EmotionPipeline(detector, classifier)
-    faces = pipeline.process(frames[0], 0).faces
+    faces = [{"box": list(box[0]), "emotion": classifier.classes[0], "confidence": 1.0,
+              "uncertain": False, "scores": dict.fromkeys(classifier.classes, 0.1), "track": 1}]
     stages = {
         "whole-frame face search": lambda frame: detector.detect(to_gray(frame)),
         "search around the known face": lambda frame: detector.detect_near(to_gray(frame), box),
         "classify the face (TensorFlow Lite)": lambda frame: classifier.classify(to_gray(frame), box),
         "classify the face (Keras)": lambda frame: keras_classifier.classify(to_gray(frame), box),
-        "draw": lambda frame: render(frame, faces, pipeline.classes, fps=30.0),
+        "draw": lambda frame: render(frame, faces, classifier.classes, fps=30.0),
     }
     return [{"one-face frame stage": name, "median ms": time_per_frame(work, frames)["median_ms"]}
             for name, work in stages.items()]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 from common import ROOT, SHARED_DATA, table
 
-from fakeblock.classify import DEFAULT_MODEL
+from fakeblock.modelfile import DEFAULT_MODEL
 
 
 def main():

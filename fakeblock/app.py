@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from .classify import DEFAULT_MODEL, check_model_file
+from .modelfile import DEFAULT_MODEL, check_model_file
 from .errors import FakeBlockError
 from .overlay import render
 from .pipeline import MIN_CONFIDENCE
@@ -89,49 +89,67 @@ def main(argv=None) -> int:
 
 
 def run(args) -> int:
-    from .detect import PHOTO_PAD, FaceDetector
-
+    """Run the app with parsed flags; returns the exit code."""
     check_model_file(args.model)
     source = open_source(args.source, loop_demo=not args.headless)
     try:
-        detector = FaceDetector(args.cascade, args.scale_factor, args.min_neighbors, args.min_size,
-                                pad=PHOTO_PAD if source.is_still else 0.0)
-        return _run_on(source, detector, args)
+        return _run_on(source, args)
     finally:
         source.close()
 
 
-def _open_outputs(source, args):
-    window = None if args.headless else Window(mirrored=source.is_camera and not args.no_mirror)
-    output = None
+def _open_outputs(source, args) -> dict:
+    """The sinks the flags ask for, each checked before the model loads."""
+    outputs = {"window": None if args.headless else Window(mirrored=source.is_camera and not args.no_mirror)}
     if args.output:
         path = Path(args.output)
-        if source.is_still:
-            output = ImageSink(path, single=source.total == 1 and not source.path.is_dir())
-        else:
-            output = VideoSink(path, source.fps)
-    json_lines = JsonLinesSink(args.json) if args.json else None
-    return window, output, json_lines
-
-
-def _run_on(source, detector, args) -> int:
-    window, output, json_lines = _open_outputs(source, args)
-    timeline = None
+        outputs["output"] = (ImageSink(path, single=source.total == 1 and not source.path.is_dir())
+                             if source.is_still else VideoSink(path, source.fps))
+    if args.json:
+        outputs["json"] = JsonLinesSink(args.json)
     if args.summary:
         from .timeline import TimelineRecorder
-        timeline = TimelineRecorder(Path(args.summary), source.label)
+        outputs["timeline"] = TimelineRecorder(Path(args.summary), source.label)
+    return outputs
 
+
+class FrameClock:
+    """The frame rate shown on screen, and the wait that plays a video or the
+    demo at its own frame rate in a window (a camera sets its own pace)."""
+
+    def __init__(self, source_fps: float | None):
+        self.period = 1 / source_fps if source_fps else 0.0
+        self.due = self.last_tick = time.perf_counter()
+        self.fps = None
+
+    def tick(self):
+        now = time.perf_counter()
+        tick_fps = 1.0 / max(1e-6, now - self.last_tick)
+        self.fps, self.last_tick = tick_fps if self.fps is None else 0.9 * self.fps + 0.1 * tick_fps, now
+
+    def wait_ms(self) -> int:
+        """Milliseconds until the next frame is due (1 or less: show it now)."""
+        self.due += self.period
+        return round((self.due - time.perf_counter()) * 1000)
+
+    def shown(self):
+        self.due = max(self.due, time.perf_counter())  # after a pause, play on from here
+
+
+def _run_on(source, args) -> int:
+    outputs = _open_outputs(source, args)
+    window, output, json_lines, timeline = (outputs.get(k) for k in ("window", "output", "json", "timeline"))
     print("Loading the emotion model...", file=sys.stderr, flush=True)
-    from .classify import EmotionClassifier
-    from .pipeline import EmotionPipeline
+    from .pipeline import build_pipeline
 
-    pipeline = EmotionPipeline(detector, EmotionClassifier(args.model, tta=args.tta, engine=args.engine),
-                               args.smooth, args.detect_every, args.min_confidence)
+    pipeline = build_pipeline(args.model, still=source.is_still, tta=args.tta, engine=args.engine,
+                              smooth=args.smooth, detect_every=args.detect_every,
+                              min_confidence=args.min_confidence, cascade=args.cascade,
+                              scale_factor=args.scale_factor, min_neighbors=args.min_neighbors,
+                              min_size=args.min_size)
     if timeline:
         timeline.classes = pipeline.classes
-    # a file or the demo plays at its own frame rate in a window; headless runs go flat out
-    frame_period = 1 / source.fps if window and source.fps and not source.is_camera else 0.0
-    due = time.perf_counter()
+    clock = FrameClock(source.fps if window and not source.is_camera else None)
     progress = None
     if source.total and not (window and source.label == "demo"):
         from tqdm import tqdm
@@ -139,7 +157,6 @@ def _run_on(source, detector, args) -> int:
                         file=sys.stderr, delay=1.0)
 
     frames = frames_with_faces = 0
-    fps, last_tick = None, time.perf_counter()
     ended, status = "done", 0
     try:
         for frame in source:
@@ -150,21 +167,18 @@ def _run_on(source, detector, args) -> int:
             if timeline:
                 timeline.add(frame, result.faces)
             if output:
-                output.write(render(frame.image, result.faces, pipeline.classes, fps), frame.name)
+                output.write(render(frame.image, result.faces, pipeline.classes, clock.fps), frame.name)
             frames += 1
             frames_with_faces += bool(result.faces)
             if progress:
                 progress.update(1)
-            now = time.perf_counter()
-            tick_fps = 1.0 / max(1e-6, now - last_tick)
-            fps, last_tick = tick_fps if fps is None else 0.9 * fps + 0.1 * tick_fps, now
+            clock.tick()
             if window:
-                due += frame_period
                 keep_going = window.show(
-                    lambda mirrored: render(frame.image, result.faces, pipeline.classes, fps,
+                    lambda mirrored: render(frame.image, result.faces, pipeline.classes, clock.fps,
                                             mirrored=mirrored, show_help=True),
-                    wait_ms=round((due - time.perf_counter()) * 1000))
-                due = max(due, time.perf_counter())  # after a pause, play on from here
+                    wait_ms=clock.wait_ms())
+                clock.shown()
                 if not keep_going:
                     ended = "stopped by the user"
                     break
@@ -175,13 +189,7 @@ def _run_on(source, detector, args) -> int:
     finally:
         if progress:
             progress.close()
-        for sink in (window, output, json_lines):
-            if sink:
-                sink.close()
-        if timeline:
-            written = timeline.save()
-            if written:
-                print(f"Wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
+        _close(outputs)
     skipped = len(getattr(source, "unreadable", []))
     print(f"{source.label}: {frames} frames, faces in {frames_with_faces}"
           + (f", {skipped} unreadable images skipped" if skipped else "")
@@ -189,3 +197,15 @@ def _run_on(source, detector, args) -> int:
     if frames == 0 and skipped:
         raise FakeBlockError(f"{source.label}: none of the images could be read")
     return status
+
+
+def _close(outputs: dict):
+    """Close every sink; the timeline writes its files (also after Ctrl-C)."""
+    for name, sink in outputs.items():
+        if sink is None:
+            continue
+        if name == "timeline":
+            written = sink.save()
+            print(f"Wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
+        else:
+            sink.close()

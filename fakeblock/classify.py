@@ -1,58 +1,11 @@
 """The emotion classifier the app runs: a trained model plus its class names."""
 
-import json
-from pathlib import Path
-
 import numpy as np
 
 from .calibration import calibrate, card_curve
-from .emotions import FER2013, FERPLUS
 from .errors import FakeBlockError
+from .modelfile import DEFAULT_MODEL, check_model_file, model_classes, read_card
 from .preprocess import faces_to_batch
-
-#: The model WebCam.py uses unless told otherwise: the FER+ model, which reads
-#: real photos better than the FER2013 one (README, "The models").
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "model" / "ferplus.keras"
-
-
-def read_card(model_path) -> dict | None:
-    """The model card (``<model>.json``) beside a model, or None if it has none."""
-    card = Path(model_path).with_suffix(".json")
-    if not card.is_file():
-        return None
-    try:
-        data = json.loads(card.read_text())
-        data["classes"] = tuple(data["classes"])
-    except (ValueError, KeyError, TypeError):
-        raise FakeBlockError(f"{card}: not a valid model card (no 'classes' list)") from None
-    return data
-
-
-def model_classes(model_path: Path, n_outputs: int) -> tuple:
-    """The class names of a model: from its card (``<model>.json``) when present,
-    else FER2013's seven or FER+'s eight by the number of outputs."""
-    data = read_card(model_path)
-    if data is not None:
-        classes, card = data["classes"], Path(model_path).with_suffix(".json")
-        if len(classes) == n_outputs:
-            return classes
-        raise FakeBlockError(f"{card}: lists {len(classes)} classes but the model has {n_outputs} outputs")
-    for names in (FER2013, FERPLUS):
-        if len(names) == n_outputs:
-            return names
-    raise FakeBlockError(f"{model_path}: {n_outputs} outputs, and no model card names them")
-
-
-def check_model_file(path) -> Path:
-    """Fail early, before TensorFlow loads, on a model path that cannot work."""
-    path = Path(path)
-    if not path.is_file():
-        raise FakeBlockError(f"{path}: no such model. Train one with 'python3 BuildTrainTestCNN.py' "
-                             "or pass --model PATH")
-    if path.suffix != ".keras":
-        raise FakeBlockError(f"{path}: not a .keras model file")
-    return path
-
 
 class EmotionClassifier:
     """Classifies face boxes of a gray frame in one batched model call.

@@ -20,11 +20,11 @@ from tqdm import tqdm
 
 from .emotions import FER2013, FERPLUS, FERPLUS_VOTE_COLUMNS
 from .errors import FakeBlockError, first_line
+from .images import IMAGE_SUFFIXES, read_image
 from .preprocess import FACE_SIZE, crop_face, to_gray
 
 USAGES = ("Training", "PublicTest", "PrivateTest")
 PIXELS_PER_FACE = FACE_SIZE * FACE_SIZE
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".tif", ".tiff", ".webp"}
 _CACHE_VERSION = 1
 _CHUNK_ROWS = 2048
 
@@ -293,8 +293,6 @@ def load_image_folder(root, skip_bad_rows: bool = False) -> FaceDataset:
     The split comes from a ``Training_``/``PublicTest_``/``PrivateTest_`` file
     name prefix when present; otherwise ``train/`` is Training, ``test/`` PublicTest.
     """
-    import cv2
-
     root = Path(root)
     folder_usage = {"train": "Training", "test": "PublicTest"}
     files = [(p, split_dir.name.lower(), emotion_dir.name.lower())
@@ -316,7 +314,7 @@ def load_image_folder(root, skip_bad_rows: bool = False) -> FaceDataset:
         if emotion not in FER2013:
             bad.add(where, f"unknown emotion folder '{emotion}' (expected one of {', '.join(FER2013)})")
             continue
-        image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        image = read_image(path)
         if image is None:
             bad.add(where, "not a readable image")
             continue
@@ -387,7 +385,7 @@ def load_ferplus_folder(root, skip_bad_rows: bool = False) -> FaceDataset:
             if not (np.isfinite(counts[i]).all() and (counts[i] >= 0).all()):
                 bad.add(where, "bad votes: vote counts must be whole numbers 0 or more")
                 continue
-            image = cv2.imread(str(folder / row[0]), cv2.IMREAD_GRAYSCALE)
+            image = read_image(folder / row[0], cv2.IMREAD_GRAYSCALE)
             if image is None:
                 bad.add(where, f"unreadable image: {row[0]} is missing or not an image")
                 continue

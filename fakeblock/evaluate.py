@@ -152,7 +152,7 @@ def calibrate_and_evaluate(model, model_name: str, validation, test=None) -> tup
     metrics = {name: evaluate_model(model, split, curve=calibration["plain"])
                for name, split in (("validation", validation), ("test", test)) if split is not None}
     for name, split_metrics in metrics.items():
-        print(format_report(split_metrics, f"{model_name} on {name}, calibrated"))
+        print(format_report(split_metrics, f"{model_name} on {name}"))
     return calibration, metrics
 
 
@@ -182,8 +182,7 @@ def plot_reliability(metrics: dict, path: Path, title: str):
 
 def saved_model_path(args) -> Path:
     """The saved model a command works on: ``--model``, else ``OUT/NAME.keras``; checked to exist."""
-    from .classify import check_model_file
-    from .train import default_name
+    from .modelfile import check_model_file, default_name
 
     default = Path(args.out) / f"{args.name or default_name(args.labels, args.arch, args.recipe)}.keras"
     return check_model_file(args.model or default)
@@ -224,7 +223,7 @@ def evaluate_saved(args):
     from .models import load_model
 
     from .calibration import card_curve
-    from .classify import read_card
+    from .modelfile import read_card
 
     model = load_model(model_path)
     check_model_classes(model, model_path, dataset, args.labels)

@@ -89,7 +89,7 @@ def build_model(arch: str, num_classes: int = 7, augment: bool = True, seed: int
 
 def load_model(path):
     """Load a ``.keras`` model for inference (Keras safe mode: no pickled code)."""
-    from .classify import check_model_file
+    from .modelfile import check_model_file
     from .errors import FakeBlockError, first_line
 
     path = check_model_file(path)

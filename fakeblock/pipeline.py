@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .classify import EmotionClassifier
-from .detect import FaceDetector, FaceTracker
+from .detect import PHOTO_PAD, FaceDetector, FaceTracker
 from .preprocess import to_gray
 
 
@@ -80,3 +80,22 @@ class EmotionPipeline:
                 return boxes
         self.last_full_search = index
         return self.detector.detect(gray)
+
+
+def build_pipeline(model=None, *, still: bool = False, tta: bool = False, engine: str = "lite",
+                   smooth: int = 5, detect_every: int = 5, min_confidence: float = MIN_CONFIDENCE,
+                   cascade=None, scale_factor: float = 1.1, min_neighbors: int = 5,
+                   min_size: int = 48) -> EmotionPipeline:
+    """The app's pipeline with the app's defaults: the one place that assembles
+    detector, classifier and pipeline (the app, ``analyze_video``, the API and
+    the benchmarks all build it here).
+
+    ``model``: a ``.keras`` path (default: the shipped model). ``still``: the
+    frames are separate photos (faces cut by the photo's edge are also searched
+    for). The other arguments are the app's flags of the same names.
+    """
+    from .modelfile import DEFAULT_MODEL
+
+    detector = FaceDetector(cascade, scale_factor, min_neighbors, min_size, pad=PHOTO_PAD if still else 0.0)
+    classifier = EmotionClassifier(model or DEFAULT_MODEL, tta=tta, engine=engine)
+    return EmotionPipeline(detector, classifier, smooth, detect_every, min_confidence)

@@ -9,8 +9,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .data import IMAGE_SUFFIXES
 from .errors import FakeBlockError
+from .images import IMAGE_SUFFIXES, read_image
 
 DEMO_IMAGE = Path(__file__).resolve().parent / "demo" / "astronaut.jpg"
 DEMO_FRAMES, DEMO_FPS, DEMO_SIZE = 120, 30.0, (640, 480)
@@ -117,14 +117,14 @@ class ImageSource(Source):
                                      f"{', '.join(sorted(IMAGE_SUFFIXES))})")
         else:
             self.files = [path]
-            if _read_image(path) is None:
+            if read_image(path) is None:
                 raise FakeBlockError(f"{path}: not a readable image")
         self.total = len(self.files)
         self.unreadable = []
 
     def __iter__(self):
         for index, path in enumerate(self.files):
-            image = _read_image(path)
+            image = read_image(path)
             if image is None:
                 print(f"warning: {path}: not a readable image, skipped", file=sys.stderr)
                 self.unreadable.append(path)
@@ -138,7 +138,7 @@ class DemoSource(Source):
     label, fps, total = "demo", DEMO_FPS, DEMO_FRAMES
 
     def __init__(self, loop: bool = False):
-        self.portrait = _read_image(DEMO_IMAGE)
+        self.portrait = read_image(DEMO_IMAGE)
         if self.portrait is None:
             raise FakeBlockError(f"{DEMO_IMAGE}: the demo image is missing; reinstall FakeBlock")
         self.loop = loop
@@ -162,15 +162,6 @@ class DemoSource(Source):
             yield Frame(index, self.render(index % DEMO_FRAMES), self.label,
                         round(index / DEMO_FPS, 3))
             index += 1
-
-
-def _read_image(path: Path):
-    """An image file as a numpy array, or None (also for non-ASCII paths on Windows)."""
-    try:
-        data = np.fromfile(str(path), np.uint8)
-    except OSError:
-        return None
-    return cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
 
 
 def open_source(spec: str | None, loop_demo: bool = False) -> Source:

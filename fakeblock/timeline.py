@@ -113,32 +113,3 @@ class TimelineRecorder:
         plot_path = self.folder / "timeline.png"
         plot_timeline(timeline, self.classes, self.source, plot_path)
         return [csv_path, plot_path, summary_path]
-
-
-def analyze_video(path, model=None, smooth: int = 5, min_confidence: float | None = None,
-                  **detector_options) -> pd.DataFrame:
-    """Run the app's pipeline over a video (or image folder) and return the timeline
-    as a DataFrame: the same columns as ``timeline.csv``.
-
-    ``model``: a ``.keras`` path (default: the shipped model); ``min_confidence``:
-    flag faces below it uncertain (default as the app's); ``detector_options``:
-    ``cascade``, ``scale_factor``, ``min_neighbors``, ``min_size``.
-    """
-    from .classify import DEFAULT_MODEL, EmotionClassifier
-    from .detect import PHOTO_PAD, FaceDetector
-    from .pipeline import MIN_CONFIDENCE, EmotionPipeline
-    from .sources import open_source
-
-    source = open_source(str(path))
-    try:
-        detector_options.setdefault("pad", PHOTO_PAD if source.is_still else 0.0)
-        pipeline = EmotionPipeline(FaceDetector(**detector_options),
-                                   EmotionClassifier(model or DEFAULT_MODEL), smooth,
-                                   min_confidence=MIN_CONFIDENCE if min_confidence is None else min_confidence)
-        rows = []
-        for frame in source:
-            rows.extend(timeline_rows(frame, pipeline.process(frame.image, frame.index,
-                                                              frame.new_scene).faces))
-        return to_frame(rows, pipeline.classes)
-    finally:
-        source.close()

@@ -215,7 +215,7 @@ def describe_start(path, arch: str, classes: tuple) -> dict:
     name, its classes, and the epochs and seconds of training behind it (from
     its own card). A model of other classes (FER+ for FER2013, say) lends every
     layer but the classifier, which starts afresh."""
-    from .classify import check_model_file, read_card
+    from .modelfile import check_model_file, read_card
 
     path = check_model_file(path)
     card = read_card(path) or {}
@@ -232,7 +232,7 @@ def describe_start(path, arch: str, classes: tuple) -> dict:
 def describe_teachers(paths, classes: tuple) -> list:
     """Check the ``--teacher`` models: saved models over ``classes``; returns
     their names and where they are."""
-    from .classify import check_model_file, read_card
+    from .modelfile import check_model_file, read_card
 
     teachers = []
     for given in paths:
@@ -273,11 +273,6 @@ def copy_weights(path, model):
         mine.set_weights(theirs.get_weights())
 
 
-def default_name(labels: str, arch: str, recipe: str) -> str:
-    """Model file stem: ``fer2013`` for the default network, else e.g. ``fer2013-original-original``."""
-    return labels if (arch, recipe) == ("default", "improved") else f"{labels}-{arch}-{recipe}"
-
-
 def choose_splits(dataset: FaceDataset, split: str, seed: int):
     """(train, validation, test or None) by the Usage column, or a seeded stratified 80/20."""
     if split == "random":
@@ -302,6 +297,8 @@ def train_and_save(args):
 
     dataset = load_training_data(args.data, args.labels, args.skip_bad_rows, args.cache_dir)
     train, val, test = choose_splits(dataset, args.split, args.seed)
+    from .modelfile import default_name
+
     name = args.name or default_name(args.labels, args.arch, args.recipe)
     out = Path(args.out)
     try:
@@ -404,7 +401,7 @@ def recalibrate_saved(args):
     if not recalibrate_batchnorm(model, calibration_faces(train, args.seed)):
         raise FakeBlockError(f"{model_path}: the {model.name} network has no BatchNorm layers "
                              "to recalibrate")
-    calibration, metrics = calibrate_and_evaluate(model, model_path.name, val, test)
+    calibration, metrics = calibrate_and_evaluate(model, f"{model_path.name}, recalibrated", val, test)
     card.update(classes=list(classes), batchnorm_statistics=CALIBRATED, calibration=calibration,
                 metrics=metrics)
     save_model(model, model_path)
@@ -430,7 +427,7 @@ def calibrate_saved(args):
 def _saved_model_and_splits(args) -> tuple:
     """What the commands on a saved model share: its path, the model, its card,
     the (train, validation, test) splits of ``--data`` and their classes."""
-    from .classify import read_card
+    from .modelfile import read_card
     from .data import load_training_data
     from .evaluate import check_model_classes, saved_model_path
     from .models import load_model

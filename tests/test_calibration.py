@@ -92,7 +92,8 @@ def test_calibrate_confidence_rewrites_the_card_not_the_model(tmp_path, small_cs
 
 def test_the_app_reports_the_calibrated_scores(calibrated_model, astronaut_face):
     from fakeblock.calibration import card_curve
-    from fakeblock.classify import EmotionClassifier, read_card
+    from fakeblock.classify import EmotionClassifier
+    from fakeblock.modelfile import read_card
     from fakeblock.models import load_model
 
     batch = cv2.resize(cv2.cvtColor(astronaut_face, cv2.COLOR_BGR2GRAY), (48, 48)).astype(np.float32)[None, :, :, None]

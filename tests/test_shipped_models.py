@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from conftest import ROOT, SHARED_DATA
 
-from fakeblock.classify import DEFAULT_MODEL, EmotionClassifier
+from fakeblock.classify import EmotionClassifier
+from fakeblock.modelfile import DEFAULT_MODEL
 from fakeblock.emotions import FER2013, FERPLUS
 from fakeblock.evaluate import predict_scores
 

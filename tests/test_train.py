@@ -81,7 +81,7 @@ def test_recalibrate_mends_an_older_model_and_its_card(tmp_path, small_csv, trai
     result = run_script("BuildTrainTestCNN.py", "--recalibrate", "--data", small_csv,
                         "--model", tmp_path / "older.keras")
     assert result.returncode == 0, result.stderr
-    assert "older.keras, recalibrated, on validation: accuracy" in result.stdout
+    assert "older.keras, recalibrated on validation: accuracy" in result.stdout
     for old, new in zip(batchnorm_statistics(load_model(trained_model)),
                         batchnorm_statistics(load_model(tmp_path / "older.keras")), strict=True):
         np.testing.assert_allclose(old, new, rtol=1e-4, atol=1e-6)
@@ -206,8 +206,12 @@ def test_evaluate_json_has_the_documented_keys_and_known_numbers(tmp_path):
                         "--report-json", report)
     assert result.returncode == 0, result.stderr
     metrics = json.loads(report.read_text())
-    assert set(metrics) == {"accuracy", "macro_f1", "n", "per_class", "confusion"}
+    assert set(metrics) == {"accuracy", "macro_f1", "n", "per_class", "confusion", "ece",
+                            "mean_confidence", "reliability"}
     assert metrics["n"] == 7 and metrics["accuracy"] == pytest.approx(3 / 7)
+    happy_score = np.exp(5) / (np.exp(5) + 6)  # no card, so no calibration: the raw top score
+    assert metrics["mean_confidence"] == pytest.approx(happy_score, abs=1e-5)
+    assert metrics["ece"] == pytest.approx(happy_score - 3 / 7, abs=1e-5)
     happy = metrics["per_class"]["happy"]
     assert happy == {"precision": pytest.approx(3 / 7), "recall": 1.0,
                      "f1": pytest.approx(0.6), "support": 3}

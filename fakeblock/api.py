@@ -1,0 +1,103 @@
+"""FakeBlock from Python, in three verbs.
+
+    import fakeblock
+    faces = fakeblock.analyze_image("photo.jpg")        # every face in a photo
+    timeline = fakeblock.analyze_video("talk.mp4")      # a DataFrame, one row per face and frame
+    recognize = fakeblock.Recognizer()                  # frames from your own loop
+    for frame in my_frames:
+        faces = recognize(frame)
+
+A face is a dict, as in the app's JSON: ``box`` ``[x, y, w, h]`` in the
+image's pixels, ``emotion`` (the top class), ``confidence`` (its calibrated
+score), ``uncertain`` (``confidence`` under ``min_confidence``), ``scores``
+(every class's score) and ``track`` (the same number for the same face across
+a Recognizer's frames). Faces come largest first.
+"""
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .errors import FakeBlockError
+from .images import read_image
+from .pipeline import MIN_CONFIDENCE, build_pipeline
+
+
+class Recognizer:
+    """Emotions of the faces in the frames of your own loop (a camera, a video
+    reader, generated images): call it with each frame, in order.
+
+    ``model``: a ``.keras`` path (default: the shipped model). ``smooth``,
+    ``detect_every``, ``min_confidence``, ``tta``, ``engine`` and the detector's
+    ``cascade``, ``scale_factor``, ``min_neighbors``, ``min_size``: as the app's
+    flags of the same names. ``still=True`` treats every frame as a separate
+    photo (no following, faces at the edge searched for).
+    """
+
+    def __init__(self, model=None, *, still: bool = False, **options):
+        self.still = still
+        self.pipeline = build_pipeline(model, still=still, **options)
+        self.frames = 0
+
+    @property
+    def classes(self) -> tuple:
+        """The emotions the model tells apart, in score order."""
+        return self.pipeline.classes
+
+    def __call__(self, frame: np.ndarray) -> list:
+        """The faces of one frame: a BGR (OpenCV's order), BGRA or gray uint8 array."""
+        if not isinstance(frame, np.ndarray) or frame.ndim not in (2, 3) or frame.size == 0:
+            raise FakeBlockError("a frame must be a non-empty 2-D (gray) or 3-D (BGR) numpy array")
+        faces = self.pipeline.process(frame, self.frames, new_scene=self.still).faces
+        self.frames += 1
+        return faces
+
+
+@lru_cache(maxsize=2)
+def _photo_recognizer(model, tta: bool, min_confidence: float) -> Recognizer:
+    return Recognizer(model, still=True, tta=tta, min_confidence=min_confidence)
+
+
+def analyze_image(image, model=None, *, tta: bool = False, min_confidence: float = MIN_CONFIDENCE) -> list:
+    """Every face in one photo: ``image`` is a file path or a BGR/gray numpy array.
+
+    Returns the faces as dicts (see the module's docstring), largest first; an
+    empty list when there is none. The model loads once and is kept for the
+    next call with the same settings.
+    """
+    if isinstance(image, (str, Path)):
+        path = Path(image)
+        if not path.is_file():
+            raise FakeBlockError(f"{path}: no such image file")
+        array = read_image(path)
+        if array is None:
+            raise FakeBlockError(f"{path}: not a readable image")
+        image = array
+    model = str(model) if model is not None else None
+    return _photo_recognizer(model, tta, min_confidence)(image)
+
+
+def analyze_video(path, model=None, *, smooth: int = 5, min_confidence: float = MIN_CONFIDENCE,
+                  **detector_options):
+    """The emotion timeline of a video (or a folder of images) as a pandas
+    DataFrame with the columns of the app's ``timeline.csv``: one row per face
+    and frame.
+
+    ``model``: a ``.keras`` path (default: the shipped model); ``detector_options``:
+    ``cascade``, ``scale_factor``, ``min_neighbors``, ``min_size``.
+    """
+    from .sources import open_source
+    from .timeline import timeline_rows, to_frame
+
+    source = open_source(str(path))
+    try:
+        pipeline = build_pipeline(model, still=source.is_still, smooth=smooth,
+                                  min_confidence=min_confidence, **detector_options)
+        rows = []
+        for frame in source:
+            rows.extend(timeline_rows(frame, pipeline.process(frame.image, frame.index,
+                                                              frame.new_scene).faces))
+        return to_frame(rows, pipeline.classes)
+    finally:
+        source.close()

@@ -1,0 +1,62 @@
+"""Model files and their cards: where the shipped models are, what a card
+says (classes, calibration), and the checks that run before any model loads."""
+
+import json
+from pathlib import Path
+
+from .emotions import FER2013, FERPLUS
+from .errors import FakeBlockError
+
+#: The shipped models: the repository's top-level ``model/``, or, where FakeBlock
+#: was installed with pip, the copy inside the package.
+MODEL_DIR = next((d for d in (Path(__file__).resolve().parent / "model",
+                              Path(__file__).resolve().parent.parent / "model") if d.is_dir()),
+                 Path(__file__).resolve().parent.parent / "model")
+
+#: The model WebCam.py uses unless told otherwise: the FER+ model, which reads
+#: real photos better than the FER2013 one (README, "The models").
+DEFAULT_MODEL = MODEL_DIR / "ferplus.keras"
+
+
+def read_card(model_path) -> dict | None:
+    """The model card (``<model>.json``) beside a model, or None if it has none."""
+    card = Path(model_path).with_suffix(".json")
+    if not card.is_file():
+        return None
+    try:
+        data = json.loads(card.read_text())
+        data["classes"] = tuple(data["classes"])
+    except (ValueError, KeyError, TypeError):
+        raise FakeBlockError(f"{card}: not a valid model card (no 'classes' list)") from None
+    return data
+
+
+def model_classes(model_path: Path, n_outputs: int) -> tuple:
+    """The class names of a model: from its card (``<model>.json``) when present,
+    else FER2013's seven or FER+'s eight by the number of outputs."""
+    data = read_card(model_path)
+    if data is not None:
+        classes, card = data["classes"], Path(model_path).with_suffix(".json")
+        if len(classes) == n_outputs:
+            return classes
+        raise FakeBlockError(f"{card}: lists {len(classes)} classes but the model has {n_outputs} outputs")
+    for names in (FER2013, FERPLUS):
+        if len(names) == n_outputs:
+            return names
+    raise FakeBlockError(f"{model_path}: {n_outputs} outputs, and no model card names them")
+
+
+def check_model_file(path) -> Path:
+    """Fail early, before TensorFlow loads, on a model path that cannot work."""
+    path = Path(path)
+    if not path.is_file():
+        raise FakeBlockError(f"{path}: no such model. Train one with 'python3 BuildTrainTestCNN.py' "
+                             "or pass --model PATH")
+    if path.suffix != ".keras":
+        raise FakeBlockError(f"{path}: not a .keras model file")
+    return path
+
+
+def default_name(labels: str, arch: str, recipe: str) -> str:
+    """Model file stem: ``fer2013`` for the default network, else e.g. ``fer2013-original-original``."""
+    return labels if (arch, recipe) == ("default", "improved") else f"{labels}-{arch}-{recipe}"

@@ -1,0 +1,112 @@
+"""The Python API's three verbs, and the package's layering."""
+
+import ast
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from conftest import ROOT
+
+import fakeblock
+from fakeblock.errors import FakeBlockError
+
+FACE_KEYS = {"box", "emotion", "confidence", "uncertain", "scores", "track"}
+
+
+@pytest.fixture
+def photo(tmp_path, astronaut_face):
+    frame = np.full((300, 400, 3), 90, np.uint8)
+    frame[60:210, 100:250] = astronaut_face
+    path = tmp_path / "fotó.png"  # a non-ASCII name, as users' files have
+    cv2.imencode(".png", frame)[1].tofile(str(path))
+    return path, frame
+
+
+def test_analyze_image_takes_a_path_or_an_array(photo, trained_model):
+    path, frame = photo
+    from_path = fakeblock.analyze_image(path, model=trained_model)
+    from_array = fakeblock.analyze_image(frame, model=trained_model)
+    assert len(from_path) == 1 and set(from_path[0]) == FACE_KEYS
+    assert from_path[0]["box"] == from_array[0]["box"]
+    assert from_path[0]["scores"] == pytest.approx(from_array[0]["scores"], abs=1e-4)
+    x, y, w, h = from_path[0]["box"]
+    assert abs(x + w / 2 - 175) < 25 and abs(y + h / 2 - 135) < 25
+    assert fakeblock.analyze_image(np.full((200, 200, 3), 40, np.uint8), model=trained_model) == []
+
+
+def test_analyze_image_errors_name_the_file(tmp_path, trained_model):
+    with pytest.raises(FakeBlockError, match="missing.jpg: no such image file"):
+        fakeblock.analyze_image(tmp_path / "missing.jpg", model=trained_model)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8 not a jpeg")
+    with pytest.raises(FakeBlockError, match="broken.jpg: not a readable image"):
+        fakeblock.analyze_image(broken, model=trained_model)
+
+
+def test_recognizer_follows_a_face_across_frames(astronaut_face, trained_model):
+    recognize = fakeblock.Recognizer(trained_model)
+    tracks = []
+    for i in range(8):
+        frame = np.full((480, 640, 3), 90, np.uint8)
+        frame[150:300, 200 + 3 * i:350 + 3 * i] = astronaut_face
+        faces = recognize(frame)
+        assert len(faces) == 1 and set(faces[0]) == FACE_KEYS
+        tracks.append(faces[0]["track"])
+    assert len(set(tracks)) == 1
+    assert recognize.classes == tuple(faces[0]["scores"])
+    with pytest.raises(FakeBlockError, match="numpy array"):
+        recognize("not a frame")
+
+
+def _relative_imports(path: Path) -> set:
+    """The fakeblock modules a module imports (``from .x import ...``)."""
+    imported = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            imported.update([node.module] if node.module else [alias.name for alias in node.names])
+    return imported
+
+
+CORE = {"emotions", "errors", "atomic", "runtime", "preprocess", "models", "modelfile", "images", "calibration"}
+TRAINER = {"data", "train", "evaluate", "callbacks"}
+
+
+def test_the_core_imports_neither_app_nor_trainer_and_they_never_import_each_other():
+    modules = {p.stem: _relative_imports(p) for p in (ROOT / "fakeblock").glob("*.py")}
+    app = set(modules) - CORE - TRAINER
+    assert {"app", "sources", "pipeline", "classify", "api"} <= app
+    for name, imports in modules.items():
+        if name in CORE:
+            assert imports <= CORE, (name, imports - CORE)
+        elif name in TRAINER:
+            assert not imports & app, (name, imports & app)
+        else:
+            assert not imports & TRAINER, (name, imports & TRAINER)
+
+
+def test_no_import_circles():
+    modules = {p.stem: _relative_imports(p) for p in (ROOT / "fakeblock").glob("*.py")}
+
+    def reaches(start, target, seen):
+        for nxt in modules.get(start, ()):
+            if nxt == target or (nxt not in seen and reaches(nxt, target, seen | {nxt})):
+                return True
+        return False
+    assert [name for name in modules if reaches(name, name, {name})] == []
+
+
+def test_the_wheel_holds_the_package_its_models_demo_and_command(tmp_path):
+    import subprocess
+    import sys
+    import zipfile
+
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(ROOT)],
+                   check=True, capture_output=True, cwd=tmp_path)
+    wheel = next(tmp_path.glob("fakeblock-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    for shipped in ("fakeblock/api.py", "fakeblock/model/ferplus.keras", "fakeblock/model/ferplus.json",
+                    "fakeblock/model/fer2013.keras", "fakeblock/demo/astronaut.jpg"):
+        assert shipped in names, shipped
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "fakeblock = fakeblock.app:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
