@@ -101,6 +101,13 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from fakeblock.runtime import missing_training_packages
+
+    missing = missing_training_packages()
+    if missing:
+        print(f"error: training needs {', '.join(missing)}: python -m pip install -r requirements-train.txt",
+              file=sys.stderr)
+        return 2
     from fakeblock import evaluate, train
     from fakeblock.errors import FakeBlockError
 

@@ -74,7 +74,7 @@ def main():
         "FakeBlock": fakeblock_frame(pipeline),
         "FakeBlock --detect-every 1": fakeblock_frame(build_pipeline(args.model, detect_every=1)),
         "FakeBlock --engine keras": fakeblock_frame(keras_pipeline),
-        "original loop": original_frame(classifier.model, classifier.classes),
+        "original loop": original_frame(keras_classifier.engine.model, classifier.classes),
         "fer 25.10": fer_frame(),
     }
     rows = []

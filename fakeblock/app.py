@@ -46,8 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tta", action="store_true",
                    help="also classify the mirrored face and average (slower, steadier)")
     p.add_argument("--engine", choices=("lite", "keras"), default="lite",
-                   help="what runs the model: TensorFlow Lite (faster; converted once and "
-                        "cached) or Keras itself")
+                   help="what runs the model: TensorFlow Lite (the model's .tflite copy, through "
+                        "LiteRT; no TensorFlow) or Keras itself (needs requirements-train.txt)")
     p.add_argument("--headless", action="store_true", help="no window (servers, scripts, tests)")
     p.add_argument("--output", help="write the annotated video (or image / folder of images "
                    "for image input) here")

@@ -18,17 +18,15 @@ class EmotionClassifier:
 
     def __init__(self, model_path=DEFAULT_MODEL, tta: bool = False, engine: str = "lite"):
         from .engine import make_engine
-        from .models import load_model
 
         self.path = check_model_file(model_path)
-        self.model = load_model(self.path)
-        shape = self.model.input_shape
-        if tuple(shape[1:]) != (48, 48, 1):
-            raise FakeBlockError(f"{self.path}: expects input {shape[1:]}, not 48x48x1 gray faces")
-        self.classes = model_classes(self.path, self.model.output_shape[-1])
+        card = read_card(self.path)
+        self.engine = make_engine(self.path, card, engine)
+        if self.engine.input_shape != (48, 48, 1):
+            raise FakeBlockError(f"{self.path}: expects input {self.engine.input_shape}, not 48x48x1 gray faces")
+        self.classes = model_classes(self.path, self.engine.outputs)
         self.tta = tta
-        self.calibration = card_curve(read_card(self.path), tta)
-        self.engine = make_engine(self.model, self.path, engine)
+        self.calibration = card_curve(card, tta)
         # Get the engine ready now, not on the first frames: Keras traces its graph
         # once per batch size until a second size makes it shape-generic, and TF
         # Lite sizes its buffers, left at the app's most frequent batch (one face).

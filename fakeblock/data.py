@@ -6,7 +6,6 @@ wrong, unless the caller asked to skip bad rows (then they are counted and
 reported, never dropped silently).
 """
 
-import hashlib
 import os
 import sys
 import warnings
@@ -21,6 +20,7 @@ from tqdm import tqdm
 from .emotions import FER2013, FERPLUS, FERPLUS_VOTE_COLUMNS
 from .errors import FakeBlockError, first_line
 from .images import IMAGE_SUFFIXES, read_image
+from .modelfile import file_sha256
 from .preprocess import FACE_SIZE, crop_face, to_gray
 
 USAGES = ("Training", "PublicTest", "PrivateTest")
@@ -74,15 +74,6 @@ class BadRows:
             raise FakeBlockError(
                 f"{self.path} {where}: {reason} (use --skip-bad-rows to drop bad rows)")
         self.reasons[reason.split(":")[0]] += 1
-
-
-def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes (the cache key and the model card's data hash)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_training_data(path, labels: str = "fer2013", skip_bad_rows: bool = False,

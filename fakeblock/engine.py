@@ -1,13 +1,15 @@
-"""Running a trained model on the app's few faces a frame.
+"""What runs a trained model on the app's few faces a frame.
 
-Keras' ``predict_on_batch`` spends much of each call on work that does not
-depend on the faces; the same model converted to TensorFlow Lite (XNNPACK)
-classifies one face about 1.7 times faster on a CPU (``bench/speed.py``) with
-the same scores to 1e-6. The conversion takes a few seconds, so it is done once
-per model file and cached (``~/.cache/fakeblock/lite``, by the file's hash).
+The app runs each model as TensorFlow Lite: every model FakeBlock saves has its
+``.tflite`` copy beside the ``.keras`` (its card records both files' hashes).
+LiteRT (``ai-edge-litert``, TensorFlow Lite's own small runtime) runs it, so
+the app never imports TensorFlow or Keras; where LiteRT has no wheel,
+TensorFlow's interpreter does. A ``.keras`` with no current copy beside it (a
+model from elsewhere) is converted once, which needs TensorFlow, and the result
+is cached (``~/.cache/fakeblock/lite``, by the file's hash). ``--engine keras``
+runs the Keras model itself; the scores agree to 1e-5.
 """
 
-import hashlib
 import os
 import sys
 import warnings
@@ -16,8 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import write_bytes
-from .errors import first_line
+from .errors import FakeBlockError
+from .modelfile import current_lite_copy, file_sha256
 from .runtime import stderr_silenced
+
+TRAINING_INSTALL = "python -m pip install -r requirements-train.txt"
 
 
 def cache_root() -> Path:
@@ -26,28 +31,33 @@ def cache_root() -> Path:
 
 
 class KerasEngine:
-    """The Keras model itself."""
+    """The Keras model itself (needs TensorFlow and Keras)."""
 
     name = "keras"
 
-    def __init__(self, model):
-        self.model = model
+    def __init__(self, model_path: Path):
+        from .models import load_model
+
+        self.model = load_model(model_path)
+        self.input_shape = tuple(self.model.input_shape[1:])
+        self.outputs = self.model.output_shape[-1]
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         return np.asarray(self.model.predict_on_batch(batch))
 
 
 class LiteEngine:
-    """The model converted to TensorFlow Lite and run by its interpreter (XNNPACK)."""
+    """The model's TensorFlow Lite flatbuffer, run by LiteRT's interpreter
+    (TensorFlow's where LiteRT is missing) with XNNPACK on every core."""
 
     name = "lite"
 
-    def __init__(self, model, model_path: Path):
-        import tensorflow as tf
-
-        self.interpreter = self._interpreter(tf, self._flatbuffer(tf, model, Path(model_path)))
-        self.input = self.interpreter.get_input_details()[0]["index"]
-        self.output = self.interpreter.get_output_details()[0]["index"]
+    def __init__(self, flatbuffer: bytes):
+        self.interpreter = _interpreter(flatbuffer)
+        details = self.interpreter.get_input_details()[0]
+        self.input, self.input_shape = details["index"], tuple(int(d) for d in details["shape"][1:])
+        output = self.interpreter.get_output_details()[0]
+        self.output, self.outputs = output["index"], int(output["shape"][-1])
         self.batch_size = None
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
@@ -60,49 +70,63 @@ class LiteEngine:
         self.interpreter.invoke()
         return self.interpreter.get_tensor(self.output).copy()
 
-    @staticmethod
-    def _flatbuffer(tf, model, model_path: Path) -> bytes:
-        """The converted model: from the cache, or converted now (and cached if possible)."""
-        digest = hashlib.sha256(model_path.read_bytes()).hexdigest()[:32]
-        cached = cache_root() / "lite" / f"{digest}.tflite"
-        if cached.is_file():
-            return cached.read_bytes()
 
-        @tf.function(input_signature=[tf.TensorSpec([None, *model.input_shape[1:]], tf.float32)])
-        def serve(faces):
-            return model(faces, training=False)
-
-        converter = tf.lite.TFLiteConverter.from_concrete_functions([serve.get_concrete_function()], model)
-        with stderr_silenced():
-            flatbuffer = converter.convert()
+def _interpreter(flatbuffer: bytes):
+    try:  # LiteRT: TensorFlow Lite without TensorFlow
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
         try:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            write_bytes(cached, flatbuffer)
-        except OSError:
-            pass  # no writable cache: convert again next time
-        return flatbuffer
-
-    @staticmethod
-    def _interpreter(tf, flatbuffer: bytes):
-        try:  # TensorFlow Lite's new home, where installed
-            from ai_edge_litert.interpreter import Interpreter
+            import tensorflow as tf
         except ImportError:
-            Interpreter = tf.lite.Interpreter
-        with warnings.catch_warnings():  # tf.lite.Interpreter warns that it moved
-            warnings.simplefilter("ignore")
-            return Interpreter(model_content=flatbuffer, num_threads=os.cpu_count() or 1)
+            raise FakeBlockError("no TensorFlow Lite runtime: install the app's requirements "
+                                 "(python -m pip install -r requirements.txt)") from None
+        Interpreter = tf.lite.Interpreter
+    with warnings.catch_warnings():  # tf.lite.Interpreter warns that it moved to LiteRT
+        warnings.simplefilter("ignore")
+        return Interpreter(model_content=flatbuffer, num_threads=os.cpu_count() or 1)
 
 
-def make_engine(model, model_path, engine: str = "lite"):
-    """An engine running ``model`` (loaded from ``model_path``): ``lite`` or ``keras``.
+def lite_flatbuffer(model_path: Path, card: dict | None) -> bytes:
+    """The model as TF Lite: its shipped copy, else a cached conversion, else
+    converted now (TensorFlow needed) and cached where the cache is writable."""
+    shipped = current_lite_copy(model_path, card)
+    if shipped:
+        return shipped.read_bytes()
+    cached = cache_root() / "lite" / f"{file_sha256(model_path)[:32]}.tflite"
+    if cached.is_file():
+        return cached.read_bytes()
+    try:
+        from .models import load_model, to_tflite
+    except ImportError:
+        raise FakeBlockError(f"{model_path}: no TF Lite copy beside it ({model_path.stem}.tflite, "
+                             f"which training writes); converting it needs TensorFlow: {TRAINING_INSTALL}"
+                             ) from None
+    flatbuffer = to_tflite(load_model(model_path))
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes(cached, flatbuffer)
+    except OSError:
+        pass  # no writable cache: convert again next time
+    return flatbuffer
 
-    Where TensorFlow Lite is missing or cannot convert the model, says so in
-    one line and runs the Keras model.
+
+def make_engine(model_path, card: dict | None, engine: str = "lite"):
+    """An engine for the model at ``model_path`` (its ``card`` as read): ``lite`` or ``keras``.
+
+    Where TensorFlow Lite cannot run the model, says so in one line and runs
+    the Keras model.
     """
+    model_path = Path(model_path)
     if engine == "lite":
         try:
-            return LiteEngine(model, model_path)
+            return LiteEngine(lite_flatbuffer(model_path, card))
+        except FakeBlockError:
+            raise
         except Exception as e:  # noqa: BLE001 - any converter failure leaves the Keras model usable
-            print(f"note: TensorFlow Lite cannot run {Path(model_path).name} ({first_line(e)}); "
+            from .errors import first_line
+            print(f"note: TensorFlow Lite cannot run {model_path.name} ({first_line(e)}); "
                   "running it with Keras (slower)", file=sys.stderr)
-    return KerasEngine(model)
+    try:
+        return KerasEngine(model_path)
+    except ImportError:
+        raise FakeBlockError(f"--engine keras needs TensorFlow and Keras: {TRAINING_INSTALL}") from None

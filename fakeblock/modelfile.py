@@ -1,6 +1,7 @@
 """Model files and their cards: where the shipped models are, what a card
 says (classes, calibration), and the checks that run before any model loads."""
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -60,3 +61,31 @@ def check_model_file(path) -> Path:
 def default_name(labels: str, arch: str, recipe: str) -> str:
     """Model file stem: ``fer2013`` for the default network, else e.g. ``fer2013-original-original``."""
     return labels if (arch, recipe) == ("default", "improved") else f"{labels}-{arch}-{recipe}"
+
+
+def file_sha256(path) -> str:
+    """Hex SHA-256 of a file's bytes (model files in their card, data files in the cache key)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def lite_path(model_path) -> Path:
+    """Where a model's TensorFlow Lite copy lives: ``<model>.tflite`` beside the ``.keras``."""
+    return Path(model_path).with_suffix(".tflite")
+
+
+def files_record(model_path) -> dict:
+    """The card's record of a model's two files, by their hashes."""
+    return {"keras_sha256": file_sha256(model_path), "tflite_sha256": file_sha256(lite_path(model_path))}
+
+
+def current_lite_copy(model_path, card: dict | None) -> Path | None:
+    """The ``.tflite`` beside a model when its card says it was made from this very
+    ``.keras`` (both hashes match); None otherwise (missing, or stale)."""
+    lite, recorded = lite_path(model_path), (card or {}).get("files") or {}
+    if not lite.is_file() or not recorded:
+        return None
+    return lite if files_record(model_path) == recorded else None

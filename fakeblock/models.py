@@ -133,3 +133,23 @@ def recalibrate_batchnorm(model, faces: np.ndarray, batch_size: int = 256):
         layer.moving_mean.assign(mean.astype("float32"))
         layer.moving_variance.assign(np.maximum(square - mean ** 2, 0).astype("float32"))
     return len(norms)
+
+
+def to_tflite(model) -> bytes:
+    """The model converted to TensorFlow Lite (float32, any batch size): what the
+    app runs, without TensorFlow, through LiteRT."""
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    from .runtime import stderr_silenced
+
+    @tf.function(input_signature=[tf.TensorSpec([None, *model.input_shape[1:]], tf.float32)])
+    def serve(faces):
+        return model(faces, training=False)
+
+    # weights frozen into constants: left as variables, the converter dropped the
+    # original network's weights (a 8 KB file scoring NaN)
+    frozen = convert_variables_to_constants_v2(serve.get_concrete_function())
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen])
+    with stderr_silenced():
+        return converter.convert()

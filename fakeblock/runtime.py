@@ -1,8 +1,12 @@
 """Importing Keras/TensorFlow without their C++ start-up noise on the terminal."""
 
 import contextlib
+import importlib.util
 import os
 import sys
+
+#: What training adds to the app's packages (requirements-train.txt), by import name.
+TRAINING_PACKAGES = {"tensorflow": "tensorflow", "keras": "keras", "sklearn": "scikit-learn"}
 
 
 @contextlib.contextmanager
@@ -43,3 +47,8 @@ def silence_opencv():
     import cv2
 
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+
+
+def missing_training_packages() -> list:
+    """The packages training needs that are not installed (pip names), found without importing them."""
+    return [name for module, name in TRAINING_PACKAGES.items() if importlib.util.find_spec(module) is None]

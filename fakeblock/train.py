@@ -347,8 +347,7 @@ def save_trained(config: TrainConfig, run: RunFolder, best: dict, dataset: FaceD
     """Evaluate the run's best epoch and write the model, card and plots atomically."""
     import pandas as pd
 
-    from .atomic import save_model
-    from .evaluate import calibrate_and_evaluate, plot_history, plot_validation_confusion, write_json
+    from .evaluate import calibrate_and_evaluate, plot_history, plot_validation_confusion
     from .models import batchnorm_layers, load_model
 
     model = load_model(run.best)
@@ -381,8 +380,7 @@ def save_trained(config: TrainConfig, run: RunFolder, best: dict, dataset: FaceD
         "metrics": metrics,
         "trained_on": "FER2013 (research use only); see README",
     }
-    save_model(model, model_path)
-    write_json(card, stem.with_suffix(".json"))
+    save_model_files(model, model_path, card)
     plot_history(run.log, Path(f"{stem}-curves.png"), f"{model_path.name}: training curves")
     plot_validation_confusion(metrics, model_path)
     print(f"Saved {model_path}, its card {stem.with_suffix('.json')} and plots")
@@ -393,8 +391,7 @@ def recalibrate_saved(args):
     BatchNorm statistics on un-augmented faces: measure them, fit the confidence
     calibration again, re-evaluate, and rewrite the model, its card and its
     plots atomically."""
-    from .atomic import save_model
-    from .evaluate import calibrate_and_evaluate, plot_validation_confusion, write_json
+    from .evaluate import calibrate_and_evaluate, plot_validation_confusion
     from .models import recalibrate_batchnorm
 
     model_path, model, card, (train, val, test), classes = _saved_model_and_splits(args)
@@ -404,8 +401,7 @@ def recalibrate_saved(args):
     calibration, metrics = calibrate_and_evaluate(model, f"{model_path.name}, recalibrated", val, test)
     card.update(classes=list(classes), batchnorm_statistics=CALIBRATED, calibration=calibration,
                 metrics=metrics)
-    save_model(model, model_path)
-    write_json(card, model_path.with_suffix(".json"))
+    save_model_files(model, model_path, card)
     plot_validation_confusion(metrics, model_path)
     print(f"Saved {model_path}, its card and its plots")
 
@@ -413,15 +409,37 @@ def recalibrate_saved(args):
 def calibrate_saved(args):
     """The ``--calibrate-confidence`` command: fit a saved model's confidence
     calibration on the validation faces and rewrite its card (calibration and
-    metrics) and plots; the model file itself is unchanged."""
+    metrics) and plots, and its TF Lite copy where that is missing or stale;
+    the ``.keras`` file itself is unchanged."""
     from .evaluate import calibrate_and_evaluate, plot_validation_confusion, write_json
+    from .modelfile import current_lite_copy
 
     model_path, model, card, (_, val, test), classes = _saved_model_and_splits(args)
     calibration, metrics = calibrate_and_evaluate(model, model_path.name, val, test)
     card.update(classes=list(classes), calibration=calibration, metrics=metrics)
-    write_json(card, model_path.with_suffix(".json"))
+    if current_lite_copy(model_path, card):
+        write_json(card, model_path.with_suffix(".json"))
+    else:  # a model from before FakeBlock shipped TF Lite copies: write it now
+        save_model_files(model, model_path, card, keras_file=False)
     plot_validation_confusion(metrics, model_path)
     print(f"Calibrated {model_path.name} on {calibration['fitted_on']}; its card and plots rewritten")
+
+
+def save_model_files(model, model_path: Path, card: dict, keras_file: bool = True):
+    """Write the model (``keras_file``), its TF Lite copy for the app, and its card
+    with both files' hashes, each atomically and the card last: a run stopped in
+    between leaves a card whose hashes do not match, and the app then converts
+    the ``.keras`` itself rather than trust a stale copy."""
+    from .atomic import save_model, write_bytes
+    from .evaluate import write_json
+    from .modelfile import files_record, lite_path
+    from .models import to_tflite
+
+    if keras_file:
+        save_model(model, model_path)
+    write_bytes(lite_path(model_path), to_tflite(model))
+    card["files"] = files_record(model_path)
+    write_json(card, model_path.with_suffix(".json"))
 
 
 def _saved_model_and_splits(args) -> tuple:

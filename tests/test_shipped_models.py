@@ -8,11 +8,12 @@ import pytest
 from conftest import ROOT, SHARED_DATA
 
 from fakeblock.classify import EmotionClassifier
-from fakeblock.modelfile import DEFAULT_MODEL
 from fakeblock.emotions import FER2013, FERPLUS
+from fakeblock.modelfile import DEFAULT_MODEL, current_lite_copy, read_card
 from fakeblock.evaluate import predict_scores
 
-SHIPPED = {"fer2013.keras": FER2013, "ferplus.keras": FERPLUS}
+SHIPPED = {"fer2013.keras": FER2013, "ferplus.keras": FERPLUS,
+           "fer2013-original-original.keras": FER2013, "fer2013-original-improved.keras": FER2013}
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))
@@ -24,6 +25,9 @@ def test_shipped_model_loads_with_its_classes_and_card(name):
     assert tuple(classifier.classes) == tuple(card["classes"]) == tuple(SHIPPED[name])
     assert (ROOT / "model" / f"{path.stem}-curves.png").is_file()
     assert (ROOT / "model" / f"{path.stem}-confusion.png").is_file()
+    assert (ROOT / "model" / f"{path.stem}-reliability.png").is_file()
+    assert current_lite_copy(path, read_card(path)) == path.with_suffix(".tflite")  # the app needs no TensorFlow
+    assert {"plain", "tta"} <= set(card["calibration"])
 
 
 def test_the_app_uses_the_ferplus_model():
