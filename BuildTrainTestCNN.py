@@ -12,6 +12,7 @@ Edit the defaults below, or override any of them with flags (--help lists them).
 
 import argparse
 import sys
+from pathlib import Path
 
 # ---------------------------------------------------------------- defaults
 DATA = "data/fer2013.csv"          # Kaggle CSV (plain or .gz), or an image folder
@@ -108,18 +109,10 @@ def main(argv=None) -> int:
         print(f"error: training needs {', '.join(missing)}: python -m pip install -r requirements-train.txt",
               file=sys.stderr)
         return 2
-    from fakeblock import evaluate, train
     from fakeblock.errors import FakeBlockError
 
     try:
-        if args.evaluate:
-            evaluate.evaluate_saved(args)
-        elif args.recalibrate:
-            train.recalibrate_saved(args)
-        elif args.calibrate_confidence:
-            train.calibrate_saved(args)
-        else:
-            train.train_and_save(args)
+        run(args)
     except FakeBlockError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code
@@ -128,6 +121,51 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 130
     return 0
+
+
+def run(args):
+    from fakeblock import evaluate, train
+    from fakeblock.data import load_training_data
+    from fakeblock.modelfile import check_model_file, default_name
+
+    name = args.name or default_name(args.labels, args.arch, args.recipe)
+    saved_model = Path(args.model) if args.model else Path(args.out) / f"{name}.keras"
+    if args.evaluate or args.recalibrate or args.calibrate_confidence:
+        check_model_file(saved_model)  # before minutes of loading data
+
+    # ------------------------------------------------------------ data
+    dataset = load_training_data(args.data, args.labels, args.skip_bad_rows, args.cache_dir)
+    if args.evaluate:
+        evaluate.evaluate_saved(saved_model, dataset, args.usage, args.tta, args.report_json)
+        return
+    splits = train.choose_splits(dataset, args.split, args.seed)
+    if args.recalibrate:
+        train.recalibrate_saved(saved_model, dataset, splits, args.seed)
+        return
+    if args.calibrate_confidence:
+        train.calibrate_saved(saved_model, dataset, splits)
+        return
+    model_path = train.output_folder(args.out) / f"{name}.keras"
+    run_folder = train.RunFolder(Path(args.work_dir) / name)
+    if args.export:
+        train.save_trained(run_folder.saved(), run_folder, train.best_epoch(run_folder), dataset, splits,
+                           args.split, model_path)
+        return
+
+    # ------------------------------------------------------------ model
+    config = run_folder.start(None if args.resume else train.new_config(
+        dataset, arch=args.arch, recipe=args.recipe, epochs=args.epochs, labels=args.labels,
+        label_mode=args.label_mode, seed=args.seed, learning_rate=args.learning_rate,
+        init_from=args.init_from, teachers=args.teacher, teacher_weight=args.teacher_weight,
+        votes=args.votes, votes_weight=args.votes_weight, ema=args.ema), args.resume, args.fresh)
+    train.announce(config, splits, run_folder)
+
+    # ------------------------------------------------------------ fit
+    best = train.fit(config, splits.train, splits.validation, run_folder)
+
+    # ------------------------------------------------------------ evaluate and save
+    train.save_trained(config, run_folder, best, dataset, splits, args.split, model_path)
+    run_folder.finish(model_path)
 
 
 if __name__ == "__main__":

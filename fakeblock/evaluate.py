@@ -180,22 +180,14 @@ def plot_reliability(metrics: dict, path: Path, title: str):
     save_figure(fig, path)
 
 
-def saved_model_path(args) -> Path:
-    """The saved model a command works on: ``--model``, else ``OUT/NAME.keras``; checked to exist."""
-    from .modelfile import check_model_file, default_name
-
-    default = Path(args.out) / f"{args.name or default_name(args.labels, args.arch, args.recipe)}.keras"
-    return check_model_file(args.model or default)
-
-
-def check_model_classes(model, model_path: Path, dataset, labels: str):
+def check_model_classes(model, model_path: Path, dataset):
     """Fail when the model scores another number of classes than ``dataset`` has."""
     from .errors import FakeBlockError
 
     n_outputs = model.output_shape[-1]
     if n_outputs != len(dataset.classes):
-        raise FakeBlockError(f"{model_path}: the model has {n_outputs} classes but the "
-                             f"{labels} data has {len(dataset.classes)}")
+        raise FakeBlockError(f"{model_path}: the model has {n_outputs} classes but the data "
+                             f"({Path(dataset.source).name}) has {len(dataset.classes)}")
 
 
 def plot_validation_confusion(metrics: dict, model_path: Path):
@@ -207,32 +199,30 @@ def plot_validation_confusion(metrics: dict, model_path: Path):
                      f"{model_path.name}: validation (the faces calibrated on)")
 
 
-def evaluate_saved(args):
-    """The ``--evaluate`` command: print (and optionally write) a saved model's report."""
-    from .data import load_training_data
+def evaluate_saved(model_path: Path, dataset, usage: str | None = None, tta: bool = False,
+                   report_json=None) -> dict:
+    """The ``--evaluate`` command: a saved model's report on one split of
+    ``dataset`` (default PrivateTest where present, else PublicTest), printed,
+    and written as JSON with its reliability diagram where ``report_json`` is given."""
+    from .calibration import card_curve
     from .errors import FakeBlockError
-
-    model_path = saved_model_path(args)
-    dataset = load_training_data(args.data, args.labels, args.skip_bad_rows, args.cache_dir)
-    sizes = dataset.split_sizes()
-    usage = args.usage or ("PrivateTest" if sizes.get("PrivateTest") else "PublicTest")
-    subset = dataset.split(usage)
-    if len(subset) == 0:
-        raise FakeBlockError(f"{args.data}: no {usage} rows to evaluate on "
-                             f"(rows per split: {sizes})")
+    from .modelfile import read_card
     from .models import load_model
 
-    from .calibration import card_curve
-    from .modelfile import read_card
-
+    sizes = dataset.split_sizes()
+    usage = usage or ("PrivateTest" if sizes.get("PrivateTest") else "PublicTest")
+    subset = dataset.split(usage)
+    if len(subset) == 0:
+        raise FakeBlockError(f"{dataset.source}: no {usage} rows to evaluate on (rows per split: {sizes})")
     model = load_model(model_path)
-    check_model_classes(model, model_path, dataset, args.labels)
-    metrics = evaluate_model(model, subset, tta=args.tta,
-                             curve=card_curve(read_card(model_path), args.tta))
-    title = f"{model_path.name} on {usage}{' with TTA' if args.tta else ''}"
+    check_model_classes(model, model_path, dataset)
+    metrics = evaluate_model(model, subset, tta=tta, curve=card_curve(read_card(model_path), tta))
+    title = f"{model_path.name} on {usage}{' with TTA' if tta else ''}"
     print(format_report(metrics, title))
-    if args.report_json:
-        report = Path(args.report_json)
+    if report_json:
+        report = Path(report_json)
+        diagram = report.with_name(f"{report.stem}-reliability.png")
         write_json(metrics, report)
-        plot_reliability(metrics, report.with_name(f"{report.stem}-reliability.png"), title)
-        print(f"Wrote {report} and {report.with_name(f'{report.stem}-reliability.png')}")
+        plot_reliability(metrics, diagram, title)
+        print(f"Wrote {report} and {diagram}")
+    return metrics

@@ -12,6 +12,7 @@ import shutil
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -273,87 +274,92 @@ def copy_weights(path, model):
         mine.set_weights(theirs.get_weights())
 
 
-def choose_splits(dataset: FaceDataset, split: str, seed: int):
-    """(train, validation, test or None) by the Usage column, or a seeded stratified 80/20."""
+class Splits(NamedTuple):
+    """The faces a run trains on, validates on, and tests on (None: no test split)."""
+
+    train: FaceDataset
+    validation: FaceDataset
+    test: FaceDataset | None
+
+
+def choose_splits(dataset: FaceDataset, split: str, seed: int) -> Splits:
+    """The splits by the Usage column, or a seeded stratified 80/20 (no test split)."""
     if split == "random":
         from sklearn.model_selection import train_test_split
 
         train_rows, val_rows = train_test_split(np.arange(len(dataset)), test_size=0.2,
                                                 random_state=seed, stratify=dataset.labels)
-        return dataset.take(train_rows), dataset.take(val_rows), None
+        return Splits(dataset.take(train_rows), dataset.take(val_rows), None)
     sizes = dataset.split_sizes()
     for needed in ("Training", "PublicTest"):
         if not sizes.get(needed):
             raise FakeBlockError(f"{dataset.source}: no {needed} rows; use --split random "
                                  "to split the data yourself")
     test = dataset.split("PrivateTest") if sizes.get("PrivateTest") else None
-    return dataset.split("Training"), dataset.split("PublicTest"), test
+    return Splits(dataset.split("Training"), dataset.split("PublicTest"), test)
 
 
-def train_and_save(args):
-    """The whole training command: data, fit, evaluate, then the model, its card
-    and plots into ``args.out``."""
-    from .data import load_training_data
+def new_config(dataset: FaceDataset, *, arch: str = "default", recipe: str = "improved", epochs: int = 40,
+               labels: str = "fer2013", label_mode: str = "probability", seed: int = 1337,
+               learning_rate: float | None = None, init_from=None, teachers=(), teacher_weight: float = 0.5,
+               votes=None, votes_weight: float = 0.5, ema: bool = False) -> TrainConfig:
+    """The settings of a new run on ``dataset``, with every model and folder it
+    names checked first; the keyword arguments are BuildTrainTestCNN.py's flags."""
+    settings = dict(RECIPES[recipe])
+    if learning_rate:
+        settings["learning_rate"] = learning_rate
+    if teachers:
+        settings["teacher_weight"] = teacher_weight
+    if ema:
+        settings["ema"] = True
+    return TrainConfig(arch=arch, recipe=recipe, epochs=epochs, labels=labels,
+                       label_mode=label_mode if labels == "ferplus" else "single", seed=seed,
+                       classes=dataset.classes, recipe_settings=settings,
+                       init_from=describe_start(init_from, arch, dataset.classes) if init_from else {},
+                       teachers=describe_teachers(teachers, dataset.classes),
+                       votes=describe_votes(votes, votes_weight, labels) if votes else {})
 
-    dataset = load_training_data(args.data, args.labels, args.skip_bad_rows, args.cache_dir)
-    train, val, test = choose_splits(dataset, args.split, args.seed)
-    from .modelfile import default_name
 
-    name = args.name or default_name(args.labels, args.arch, args.recipe)
-    out = Path(args.out)
+def announce(config: TrainConfig, splits: Splits, run: RunFolder):
+    """Say what the run will do, before the first epoch."""
+    if config.init_from:
+        kept = "" if tuple(config.init_from["classes"]) == config.classes else " (all but its classifier)"
+        print(f"Starting from the weights of {config.init_from['model']}{kept}")
+    print(f"Training the {config.arch} network ({config.recipe} recipe) for {config.epochs} epochs "
+          f"on {len(splits.train)} faces, validating on {len(splits.validation)}; checkpoints in {run.root}")
+
+
+def output_folder(out) -> Path:
+    """The folder finished models go to, created if need be."""
+    out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise FakeBlockError(f"{out}: cannot create the output folder ({e.strerror})") from None
-    run = RunFolder(Path(args.work_dir).expanduser() / name)
-    if args.export:
-        config = run.saved()
-        if not run.best_record.exists():
-            raise FakeBlockError(f"--export: the run in {run.root} has no finished epoch yet")
-        best = json.loads(run.best_record.read_text())
-        print(f"Exporting epoch {best['epoch']} of the run in {run.root}")
-        save_trained(config, run, best, dataset, {"train": train, "validation": val, "test": test},
-                     out / f"{name}.keras", args.split)
-        return
-    settings = dict(RECIPES[args.recipe])
-    if args.learning_rate:
-        settings["learning_rate"] = args.learning_rate
-    if args.teacher:
-        settings["teacher_weight"] = args.teacher_weight
-    if args.ema:
-        settings["ema"] = True
-    init_from = (describe_start(args.init_from, args.arch, dataset.classes)
-                 if args.init_from and not args.resume else {})
-    teachers = describe_teachers(args.teacher, dataset.classes) if not args.resume else []
-    votes = describe_votes(args.votes, args.votes_weight, args.labels) if args.votes else {}
-    config = run.start(TrainConfig(arch=args.arch, recipe=args.recipe, epochs=args.epochs,
-                                   labels=args.labels, label_mode=args.label_mode if args.labels == "ferplus" else "single",
-                                   seed=args.seed, classes=dataset.classes, recipe_settings=settings,
-                                   init_from=init_from, teachers=teachers, votes=votes),
-                     args.resume, args.fresh)
-    if config.init_from and not args.resume:
-        kept = "" if tuple(config.init_from["classes"]) == config.classes else " (all but its classifier)"
-        print(f"Starting from the weights of {config.init_from['model']}{kept}")
-    print(f"Training the {config.arch} network ({config.recipe} recipe) for {config.epochs} epochs "
-          f"on {len(train)} faces, validating on {len(val)}; checkpoints in {run.root}")
-    best = fit(config, train, val, run)
-    save_trained(config, run, best, dataset, {"train": train, "validation": val, "test": test},
-                 out / f"{name}.keras", args.split)
-    run.finish(out / f"{name}.keras")
+    return out
+
+
+def best_epoch(run: RunFolder) -> dict:
+    """The run's best epoch so far, ``{"epoch": n, "val_accuracy": a}`` (for ``--export``)."""
+    if not run.best_record.exists():
+        raise FakeBlockError(f"--export: the run in {run.root} has no finished epoch yet")
+    best = json.loads(run.best_record.read_text())
+    print(f"Exporting epoch {best['epoch']} of the run in {run.root}")
+    return best
 
 
 def save_trained(config: TrainConfig, run: RunFolder, best: dict, dataset: FaceDataset,
-                 splits: dict, model_path: Path, split: str):
-    """Evaluate the run's best epoch and write the model, card and plots atomically."""
+                 splits: Splits, split: str, model_path: Path):
+    """Evaluate the run's best epoch (calibrating its confidence on the validation
+    faces) and write the model, its TF Lite copy, its card and plots atomically."""
     import pandas as pd
 
     from .evaluate import calibrate_and_evaluate, plot_history, plot_validation_confusion
     from .models import batchnorm_layers, load_model
 
     model = load_model(run.best)
-    calibration, metrics = calibrate_and_evaluate(model, model_path.name, splits["validation"], splits["test"])
+    calibration, metrics = calibrate_and_evaluate(model, model_path.name, splits.validation, splits.test)
     history = pd.read_csv(run.log)
-    stem = model_path.with_suffix("")
     card = {
         "model": model_path.name,
         "classes": list(config.classes),
@@ -365,8 +371,8 @@ def save_trained(config: TrainConfig, run: RunFolder, best: dict, dataset: FaceD
         "labels": config.labels,
         "label_mode": config.label_mode,
         "seed": config.seed,
-        "data": {"file": Path(dataset.source).name, "sha256": dataset.sha256,
-                 "split": split, "sizes": {k: len(v) for k, v in splits.items() if v is not None}},
+        "data": {"file": Path(dataset.source).name, "sha256": dataset.sha256, "split": split,
+                 "sizes": {k: len(v) for k, v in splits._asdict().items() if v is not None}},
         "initialised_from": {k: v for k, v in config.init_from.items() if k != "path"} or None,
         "teachers": [t["model"] for t in config.teachers] or None,
         "votes": {k: v for k, v in config.votes.items() if k != "path"} or None,
@@ -381,32 +387,46 @@ def save_trained(config: TrainConfig, run: RunFolder, best: dict, dataset: FaceD
         "trained_on": "FER2013 (research use only); see README",
     }
     save_model_files(model, model_path, card)
-    plot_history(run.log, Path(f"{stem}-curves.png"), f"{model_path.name}: training curves")
+    plot_history(run.log, model_path.with_name(f"{model_path.stem}-curves.png"),
+                 f"{model_path.name}: training curves")
     plot_validation_confusion(metrics, model_path)
-    print(f"Saved {model_path}, its card {stem.with_suffix('.json')} and plots")
+    print(f"Saved {model_path}, its TF Lite copy, its card and plots")
 
 
-def recalibrate_saved(args):
+def load_saved(model_path: Path, dataset: FaceDataset) -> tuple:
+    """A saved model and its card (a bare one if it has none), checked to score
+    ``dataset``'s classes."""
+    from .evaluate import check_model_classes
+    from .modelfile import read_card
+    from .models import load_model
+
+    model = load_model(model_path)
+    check_model_classes(model, model_path, dataset)
+    return model, read_card(model_path) or {"model": model_path.name}
+
+
+def recalibrate_saved(model_path: Path, dataset: FaceDataset, splits: Splits, seed: int):
     """The ``--recalibrate`` command, for models trained before FakeBlock measured
     BatchNorm statistics on un-augmented faces: measure them, fit the confidence
-    calibration again, re-evaluate, and rewrite the model, its card and its
-    plots atomically."""
+    calibration again, re-evaluate, and rewrite the model, its TF Lite copy, its
+    card and its plots atomically."""
     from .evaluate import calibrate_and_evaluate, plot_validation_confusion
     from .models import recalibrate_batchnorm
 
-    model_path, model, card, (train, val, test), classes = _saved_model_and_splits(args)
-    if not recalibrate_batchnorm(model, calibration_faces(train, args.seed)):
+    model, card = load_saved(model_path, dataset)
+    if not recalibrate_batchnorm(model, calibration_faces(splits.train, seed)):
         raise FakeBlockError(f"{model_path}: the {model.name} network has no BatchNorm layers "
                              "to recalibrate")
-    calibration, metrics = calibrate_and_evaluate(model, f"{model_path.name}, recalibrated", val, test)
-    card.update(classes=list(classes), batchnorm_statistics=CALIBRATED, calibration=calibration,
+    calibration, metrics = calibrate_and_evaluate(model, f"{model_path.name}, recalibrated",
+                                                  splits.validation, splits.test)
+    card.update(classes=list(dataset.classes), batchnorm_statistics=CALIBRATED, calibration=calibration,
                 metrics=metrics)
     save_model_files(model, model_path, card)
     plot_validation_confusion(metrics, model_path)
-    print(f"Saved {model_path}, its card and its plots")
+    print(f"Saved {model_path}, its TF Lite copy, its card and its plots")
 
 
-def calibrate_saved(args):
+def calibrate_saved(model_path: Path, dataset: FaceDataset, splits: Splits):
     """The ``--calibrate-confidence`` command: fit a saved model's confidence
     calibration on the validation faces and rewrite its card (calibration and
     metrics) and plots, and its TF Lite copy where that is missing or stale;
@@ -414,9 +434,9 @@ def calibrate_saved(args):
     from .evaluate import calibrate_and_evaluate, plot_validation_confusion, write_json
     from .modelfile import current_lite_copy
 
-    model_path, model, card, (_, val, test), classes = _saved_model_and_splits(args)
-    calibration, metrics = calibrate_and_evaluate(model, model_path.name, val, test)
-    card.update(classes=list(classes), calibration=calibration, metrics=metrics)
+    model, card = load_saved(model_path, dataset)
+    calibration, metrics = calibrate_and_evaluate(model, model_path.name, splits.validation, splits.test)
+    card.update(classes=list(dataset.classes), calibration=calibration, metrics=metrics)
     if current_lite_copy(model_path, card):
         write_json(card, model_path.with_suffix(".json"))
     else:  # a model from before FakeBlock shipped TF Lite copies: write it now
@@ -440,19 +460,3 @@ def save_model_files(model, model_path: Path, card: dict, keras_file: bool = Tru
     write_bytes(lite_path(model_path), to_tflite(model))
     card["files"] = files_record(model_path)
     write_json(card, model_path.with_suffix(".json"))
-
-
-def _saved_model_and_splits(args) -> tuple:
-    """What the commands on a saved model share: its path, the model, its card,
-    the (train, validation, test) splits of ``--data`` and their classes."""
-    from .modelfile import read_card
-    from .data import load_training_data
-    from .evaluate import check_model_classes, saved_model_path
-    from .models import load_model
-
-    model_path = saved_model_path(args)
-    card = read_card(model_path) or {"model": model_path.name}
-    dataset = load_training_data(args.data, args.labels, args.skip_bad_rows, args.cache_dir)
-    model = load_model(model_path)
-    check_model_classes(model, model_path, dataset, args.labels)
-    return model_path, model, card, choose_splits(dataset, args.split, args.seed), dataset.classes
