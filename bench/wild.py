@@ -43,8 +43,10 @@ def main():
         found = sum(n in predicted for n in names)
         rows.append({"label": label, "photos": len(names), "face found": found,
                      "accuracy %": 100 * right / len(names)})
+    balanced = sum(row["accuracy %"] for row in rows[:-1]) / len(rows[:-1])  # mean per-class recall
     print(f"{Path(args.model).name}{' + TTA' if args.tta else ''} on {photos}")
     print(table(rows, ["label", "photos", "face found", "accuracy %"]))
+    print(f"balanced accuracy (mean per-class recall): {balanced:.2f} %")
 
 
 if __name__ == "__main__":

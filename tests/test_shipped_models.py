@@ -13,7 +13,8 @@ from fakeblock.modelfile import DEFAULT_MODEL, current_lite_copy, read_card
 from fakeblock.evaluate import predict_scores
 
 SHIPPED = {"fer2013.keras": FER2013, "ferplus.keras": FERPLUS,
-           "fer2013-original-original.keras": FER2013, "fer2013-original-improved.keras": FER2013}
+           "fer2013-original-original.keras": FER2013, "fer2013-original-improved.keras": FER2013,
+           "fer2013-joint.keras": FER2013}
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))
