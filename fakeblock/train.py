@@ -111,13 +111,22 @@ def targets(dataset: FaceDataset, label_mode: str) -> np.ndarray:
     return np.eye(len(dataset.classes), dtype=np.float32)[dataset.labels]
 
 
-def distilled_targets(targets_: np.ndarray, images: np.ndarray, teachers: list, weight: float) -> np.ndarray:
+def distilled_targets(targets_: np.ndarray, images: np.ndarray, teachers: list, weight: float,
+                      classes: tuple) -> np.ndarray:
     """Blend the training targets with the teachers' mean scores on the same
-    faces (knowledge distillation): ``(1 - weight) * targets + weight * teachers``."""
+    faces (knowledge distillation): ``(1 - weight) * targets + weight * teachers``.
+    A teacher of other classes is matched by class name: a class it lacks
+    scores 0, one the student lacks is dropped, and its scores sum to one again."""
     from .evaluate import predict_scores
     from .models import load_model
 
-    scores = np.mean([predict_scores(load_model(t["path"]), images) for t in teachers], axis=0)
+    def on_student_classes(teacher):
+        scores = predict_scores(load_model(teacher["path"]), images)
+        own = list(teacher.get("classes") or classes)
+        mapped = np.stack([scores[:, own.index(c)] if c in own else np.zeros(len(scores)) for c in classes], 1)
+        return mapped / np.maximum(mapped.sum(axis=1, keepdims=True), 1e-12)
+
+    scores = np.mean([on_student_classes(t) for t in teachers], axis=0)
     return ((1 - weight) * targets_ + weight * scores).astype(np.float32)
 
 
@@ -198,7 +207,7 @@ def fit(config: TrainConfig, train: FaceDataset, val: FaceDataset, run: RunFolde
     if config.teachers:
         print(f"Distilling from {', '.join(t['model'] for t in config.teachers)}")
         train_targets = distilled_targets(train_targets, train.images, config.teachers,
-                                          config.recipe_settings["teacher_weight"])
+                                          config.recipe_settings["teacher_weight"], config.classes)
     if config.votes:
         train_targets = voted_targets(train_targets, train, config.votes)
     model.fit(images_to_batch(train.images), train_targets,
@@ -231,18 +240,19 @@ def describe_start(path, arch: str, classes: tuple) -> dict:
 
 
 def describe_teachers(paths, classes: tuple) -> list:
-    """Check the ``--teacher`` models: saved models over ``classes``; returns
-    their names and where they are."""
+    """Check the ``--teacher`` models: saved models whose classes are the data's,
+    or all among them, or include them all (FER2013's seven and FER+'s eight);
+    returns their names, classes and where they are."""
     from .modelfile import check_model_file, read_card
 
     teachers = []
     for given in paths:
         path = check_model_file(given)
-        card = read_card(path) or {}
-        if tuple(card.get("classes", classes)) != tuple(classes):
-            raise FakeBlockError(f"--teacher {path}: its classes ({', '.join(card['classes'])}) "
-                                 f"differ from the data's ({', '.join(classes)})")
-        teachers.append({"model": path.name, "path": str(path.resolve())})
+        own = tuple((read_card(path) or {}).get("classes", classes))
+        if not (set(own) <= set(classes) or set(classes) <= set(own)):
+            raise FakeBlockError(f"--teacher {path}: its classes ({', '.join(own)}) do not match "
+                                 f"the data's ({', '.join(classes)})")
+        teachers.append({"model": path.name, "path": str(path.resolve()), "classes": list(own)})
     return teachers
 
 

@@ -112,10 +112,25 @@ def test_teacher_targets_blend_labels_with_the_teachers_scores(small_csv, traine
     from fakeblock.train import distilled_targets, targets
     faces = load_dataset(small_csv).split("Training")
     teacher = {"model": trained_model.name, "path": str(trained_model)}
-    blended = distilled_targets(targets(faces, "single"), faces.images, [teacher, teacher], 0.25)
+    blended = distilled_targets(targets(faces, "single"), faces.images, [teacher, teacher], 0.25, faces.classes)
     scores = predict_scores(load_model(trained_model), faces.images)
     np.testing.assert_allclose(blended, 0.75 * np.eye(7)[faces.labels] + 0.25 * scores, atol=1e-6)
     np.testing.assert_allclose(blended.sum(axis=1), 1, atol=1e-5)
+
+
+def test_a_teacher_of_seven_classes_teaches_an_eight_class_student_by_name(small_csv, trained_model):
+    from fakeblock.data import load_dataset
+    from fakeblock.emotions import FERPLUS
+    from fakeblock.evaluate import predict_scores
+    from fakeblock.models import load_model
+    from fakeblock.train import distilled_targets
+    faces = load_dataset(small_csv).split("Training")
+    teacher = {"model": trained_model.name, "path": str(trained_model), "classes": list(faces.classes)}
+    student_targets = np.full((len(faces), 8), 1 / 8, np.float32)
+    blended = distilled_targets(student_targets, faces.images, [teacher], 0.5, FERPLUS)
+    scores = predict_scores(load_model(trained_model), faces.images)
+    np.testing.assert_allclose(blended[:, :7], 0.5 / 8 + 0.5 * scores, atol=1e-6)  # FERPLUS = FER2013 + contempt
+    np.testing.assert_allclose(blended[:, 7], 0.5 / 8, atol=1e-6)  # the teacher has no contempt
 
 
 def test_training_with_a_teacher_records_it(tmp_path, small_csv, trained_model):
