@@ -31,11 +31,13 @@ def main():
         command = [sys.executable, str(ROOT / "WebCam.py"), "--source", str(photos / "images"),
                    "--headless", "--json", str(jsonl), "--model", args.model]
         subprocess.run(command + (["--tta"] if args.tta else []), check=True)
-        predicted = {}
+        predicted, uncertain = {}, set()
         for line in jsonl.read_text().splitlines():
             record = json.loads(line)
             if record["faces"]:
                 predicted[record["source"]] = record["faces"][0]["emotion"]  # largest first
+                if record["faces"][0]["uncertain"]:
+                    uncertain.add(record["source"])
     rows = []
     for label in sorted(truth.unique()) + ["all"]:
         names = truth.index if label == "all" else truth.index[truth == label]
@@ -47,6 +49,12 @@ def main():
     print(f"{Path(args.model).name}{' + TTA' if args.tta else ''} on {photos}")
     print(table(rows, ["label", "photos", "face found", "accuracy %"]))
     print(f"balanced accuracy (mean per-class recall): {balanced:.2f} %")
+    sure = set(predicted) - uncertain
+    if uncertain and sure:
+        def right(names):
+            return 100 * sum(predicted[n] == truth[n] for n in names) / len(names)
+        print(f"flagged uncertain (--min-confidence): {100 * len(uncertain) / len(predicted):.1f} % of the faces "
+              f"found, right {right(uncertain):.1f} % of the time against {right(sure):.1f} % for the rest")
 
 
 if __name__ == "__main__":
