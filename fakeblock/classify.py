@@ -24,7 +24,7 @@ class EmotionClassifier:
         self.engine = make_engine(self.path, card, engine)
         if self.engine.input_shape != (48, 48, 1):
             raise FakeBlockError(f"{self.path}: expects input {self.engine.input_shape}, not 48x48x1 gray faces")
-        self.classes = model_classes(self.path, self.engine.outputs)
+        self.classes = model_classes(self.path, self.engine.outputs, card)
         self.tta = tta
         self.calibration = card_curve(card, tta)
         # Get the engine ready now, not on the first frames: Keras traces its graph

@@ -32,15 +32,15 @@ def read_card(model_path) -> dict | None:
     return data
 
 
-def model_classes(model_path: Path, n_outputs: int) -> tuple:
-    """The class names of a model: from its card (``<model>.json``) when present,
-    else FER2013's seven or FER+'s eight by the number of outputs."""
-    data = read_card(model_path)
-    if data is not None:
-        classes, card = data["classes"], Path(model_path).with_suffix(".json")
+def model_classes(model_path: Path, n_outputs: int, card: dict | None) -> tuple:
+    """The class names of a model: from its ``card`` (as :func:`read_card` gives it)
+    when it has one, else FER2013's seven or FER+'s eight by the number of outputs."""
+    if card is not None:
+        classes = card["classes"]
         if len(classes) == n_outputs:
             return classes
-        raise FakeBlockError(f"{card}: lists {len(classes)} classes but the model has {n_outputs} outputs")
+        raise FakeBlockError(f"{Path(model_path).with_suffix('.json')}: lists {len(classes)} classes "
+                             f"but the model has {n_outputs} outputs")
     for names in (FER2013, FERPLUS):
         if len(names) == n_outputs:
             return names
