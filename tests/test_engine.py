@@ -99,3 +99,9 @@ def test_training_without_tensorflow_says_what_to_install(monkeypatch, capsys):
     error = capsys.readouterr().err
     assert error.strip().splitlines() == ["error: training needs tensorflow, keras: "
                                           "python -m pip install -r requirements-train.txt"]
+
+
+def test_a_card_naming_other_classes_than_the_model_scores_is_a_clear_error(bare_model):
+    bare_model.with_suffix(".json").write_text(json.dumps({"classes": ["a", "b"]}))
+    with pytest.raises(FakeBlockError, match="lists 2 classes but the model has 7 outputs"):
+        EmotionClassifier(bare_model)
