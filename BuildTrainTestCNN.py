@@ -59,6 +59,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="share of the training targets that comes from --votes")
     p.add_argument("--ema", action="store_true",
                    help="keep, validate and save the moving average of the weights (Polyak averaging)")
+    p.add_argument("--camera-augmentation", action="store_true",
+                   help="also train on faces as a webcam shows them: turned heads, blur, sensor "
+                        "noise, part of the face covered")
     p.add_argument("--split", choices=("usage", "random"), default=SPLIT,
                    help="train/validation split: the Usage column, or a seeded random 80/20")
     p.add_argument("--seed", type=int, default=SEED, help="random seed")
@@ -157,7 +160,8 @@ def run(args):
         dataset, arch=args.arch, recipe=args.recipe, epochs=args.epochs, labels=args.labels,
         label_mode=args.label_mode, seed=args.seed, learning_rate=args.learning_rate,
         init_from=args.init_from, teachers=args.teacher, teacher_weight=args.teacher_weight,
-        votes=args.votes, votes_weight=args.votes_weight, ema=args.ema), args.resume, args.fresh)
+        votes=args.votes, votes_weight=args.votes_weight, ema=args.ema,
+        camera=args.camera_augmentation), args.resume, args.fresh)
     train.announce(config, splits, run_folder)
 
     # ------------------------------------------------------------ fit

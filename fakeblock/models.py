@@ -17,24 +17,37 @@ ARCHITECTURES = ("default", "original")
 CLASSIFIER = "emotion"  # the name of every network's output layer
 
 
-def augmentation(seed: int = 1337) -> keras.Sequential:
+def augmentation(seed: int = 1337, camera: bool = False) -> keras.Sequential:
     """On-the-fly training augmentation; these layers pass faces through unchanged
     at inference. Flip, small shifts, rotations and zoom, and mild contrast and
-    brightness changes for webcam lighting."""
-    return keras.Sequential([
+    brightness changes for webcam lighting; with ``camera``, also what a webcam
+    and a face detector do to a face that FER2013's crops rarely show: a turned
+    head (perspective), focus blur, sensor noise (after the rescaling) and a hand or hair over part
+    of the face."""
+    steps = [
         layers.RandomFlip("horizontal", seed=seed),
         layers.RandomRotation(0.04, fill_mode="reflect", seed=seed + 1),
         layers.RandomZoom(0.1, fill_mode="reflect", seed=seed + 2),
         layers.RandomTranslation(0.1, 0.1, fill_mode="reflect", seed=seed + 3),
         layers.RandomContrast(0.2, seed=seed + 4),
         layers.RandomBrightness(0.15, value_range=(0, 255), seed=seed + 5),
-    ], name="augmentation")
+    ]
+    if camera:
+        steps += [
+            layers.RandomPerspective(factor=0.5, scale=0.15, seed=seed + 6),
+            layers.RandomGaussianBlur(factor=0.5, kernel_size=5, sigma=(0.1, 1.2), seed=seed + 7),
+            layers.RandomErasing(factor=0.25, scale=(0.02, 0.12), value_range=(0, 255), seed=seed + 9),
+        ]
+    return keras.Sequential(steps, name="augmentation")
 
 
-def _inputs(augment: bool, seed: int):
+def _inputs(augment: bool, seed: int, camera: bool = False):
     faces = keras.Input((FACE_SIZE, FACE_SIZE, 1), name="face")
-    x = augmentation(seed)(faces) if augment else faces
-    return faces, layers.Rescaling(1.0 / 255, name="rescale")(x)
+    x = augmentation(seed, camera)(faces) if augment else faces
+    x = layers.Rescaling(1.0 / 255, name="rescale")(x)
+    if augment and camera:  # sensor noise, about 3 gray levels (training only)
+        x = layers.GaussianNoise(3.0 / 255, seed=seed + 8, name="sensor_noise")(x)
+    return faces, x
 
 
 def build_original(num_classes: int = 7, augment: bool = False, seed: int = 1337) -> keras.Model:
@@ -59,7 +72,7 @@ def _conv_block(x, filters: int, convs: int, name: str):
     return layers.MaxPooling2D(2, name=f"{name}_pool")(x)
 
 
-def build_default(num_classes: int = 7, augment: bool = True, seed: int = 1337,
+def build_default(num_classes: int = 7, augment: bool = True, seed: int = 1337, camera: bool = False,
                   widths=(32, 64, 128, 256), dense_units: int = 256) -> keras.Model:
     """FakeBlock's AlexNet-style network: four Conv/BatchNorm/ReLU x2 + MaxPool
     stages (48 -> 3 pixels), then two dense layers and dropout.
@@ -68,7 +81,7 @@ def build_default(num_classes: int = 7, augment: bool = True, seed: int = 1337,
     layer slowed training several-fold here (measured), and the augmentation
     and weight decay regularise the convolutions.
     """
-    faces, x = _inputs(augment, seed)
+    faces, x = _inputs(augment, seed, camera)
     for stage, filters in enumerate(widths, start=1):
         x = _conv_block(x, filters, convs=2, name=f"stage{stage}")
     x = layers.Flatten()(x)
@@ -81,10 +94,13 @@ def build_default(num_classes: int = 7, augment: bool = True, seed: int = 1337,
     return keras.Model(faces, outputs, name="default")
 
 
-def build_model(arch: str, num_classes: int = 7, augment: bool = True, seed: int = 1337) -> keras.Model:
-    """Build ``arch`` (one of :data:`ARCHITECTURES`), untrained."""
-    builders = {"default": build_default, "original": build_original}
-    return builders[arch](num_classes=num_classes, augment=augment, seed=seed)
+def build_model(arch: str, num_classes: int = 7, augment: bool = True, seed: int = 1337,
+                camera: bool = False) -> keras.Model:
+    """Build ``arch`` (one of :data:`ARCHITECTURES`), untrained; ``camera`` adds the
+    webcam-like augmentation (the default network only)."""
+    if arch == "original":
+        return build_original(num_classes=num_classes, augment=augment, seed=seed)
+    return build_default(num_classes=num_classes, augment=augment, seed=seed, camera=camera)
 
 
 def load_model(path):

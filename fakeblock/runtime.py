@@ -6,7 +6,7 @@ import os
 import sys
 
 #: What training adds to the app's packages (requirements-train.txt), by import name.
-TRAINING_PACKAGES = {"tensorflow": "tensorflow", "keras": "keras", "sklearn": "scikit-learn"}
+TRAINING_PACKAGES = {"keras": "keras", "sklearn": "scikit-learn"}
 
 
 @contextlib.contextmanager
@@ -28,7 +28,7 @@ def import_keras():
     """Import and return ``keras`` on the TensorFlow backend (unless KERAS_BACKEND
     says otherwise), with TensorFlow's log messages turned off."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("KERAS_BACKEND", keras_backend())
     with stderr_silenced():
         import keras
         if keras.backend.backend() == "tensorflow":
@@ -49,6 +49,19 @@ def silence_opencv():
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
 
+def keras_backend() -> str:
+    """The Keras backend training runs on: ``KERAS_BACKEND`` (e.g. ``jax`` on a GPU
+    machine without TensorFlow), else TensorFlow."""
+    return os.environ.get("KERAS_BACKEND", "tensorflow")
+
+
+def installed(module: str) -> bool:
+    """Whether ``module`` can be imported, found without importing it."""
+    return importlib.util.find_spec(module) is not None
+
+
 def missing_training_packages() -> list:
-    """The packages training needs that are not installed (pip names), found without importing them."""
-    return [name for module, name in TRAINING_PACKAGES.items() if importlib.util.find_spec(module) is None]
+    """The packages training needs that are not installed (pip names): Keras,
+    scikit-learn and the Keras backend's own package."""
+    needed = {keras_backend(): keras_backend(), **TRAINING_PACKAGES}
+    return [name for module, name in needed.items() if not installed(module)]

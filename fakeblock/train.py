@@ -185,8 +185,8 @@ def fit(config: TrainConfig, train: FaceDataset, val: FaceDataset, run: RunFolde
     from .models import build_model
 
     keras.utils.set_random_seed(config.seed)
-    model = build_model(config.arch, len(config.classes),
-                        augment=config.recipe_settings["augment"], seed=config.seed)
+    model = build_model(config.arch, len(config.classes), augment=config.recipe_settings["augment"],
+                        seed=config.seed, camera=config.recipe_settings.get("camera", False))
     if config.init_from:
         copy_weights(config.init_from["path"], model)
     batch_size = config.recipe_settings["batch_size"]
@@ -312,7 +312,7 @@ def choose_splits(dataset: FaceDataset, split: str, seed: int) -> Splits:
 def new_config(dataset: FaceDataset, *, arch: str = "default", recipe: str = "improved", epochs: int = 40,
                labels: str = "fer2013", label_mode: str = "probability", seed: int = 1337,
                learning_rate: float | None = None, init_from=None, teachers=(), teacher_weight: float = 0.5,
-               votes=None, votes_weight: float = 0.5, ema: bool = False) -> TrainConfig:
+               votes=None, votes_weight: float = 0.5, ema: bool = False, camera: bool = False) -> TrainConfig:
     """The settings of a new run on ``dataset``, with every model and folder it
     names checked first; the keyword arguments are BuildTrainTestCNN.py's flags."""
     settings = dict(RECIPES[recipe])
@@ -322,6 +322,10 @@ def new_config(dataset: FaceDataset, *, arch: str = "default", recipe: str = "im
         settings["teacher_weight"] = teacher_weight
     if ema:
         settings["ema"] = True
+    if camera:
+        if arch == "original" or not settings["augment"]:
+            raise FakeBlockError("--camera-augmentation needs the default network and the improved recipe")
+        settings["camera"] = True
     return TrainConfig(arch=arch, recipe=recipe, epochs=epochs, labels=labels,
                        label_mode=label_mode if labels == "ferplus" else "single", seed=seed,
                        classes=dataset.classes, recipe_settings=settings,
@@ -400,7 +404,7 @@ def save_trained(config: TrainConfig, run: RunFolder, best: dict, dataset: FaceD
     plot_history(run.log, model_path.with_name(f"{model_path.stem}-curves.png"),
                  f"{model_path.name}: training curves")
     plot_validation_confusion(metrics, model_path)
-    print(f"Saved {model_path}, its TF Lite copy, its card and plots")
+    print(f"Saved {model_path}, its card and plots")
 
 
 def load_saved(model_path: Path, dataset: FaceDataset) -> tuple:
@@ -433,7 +437,7 @@ def recalibrate_saved(model_path: Path, dataset: FaceDataset, splits: Splits, se
                 metrics=metrics)
     save_model_files(model, model_path, card)
     plot_validation_confusion(metrics, model_path)
-    print(f"Saved {model_path}, its TF Lite copy, its card and its plots")
+    print(f"Saved {model_path}, its card and its plots")
 
 
 def calibrate_saved(model_path: Path, dataset: FaceDataset, splits: Splits):
@@ -464,9 +468,15 @@ def save_model_files(model, model_path: Path, card: dict, keras_file: bool = Tru
     from .evaluate import write_json
     from .modelfile import files_record, lite_path
     from .models import to_tflite
+    from .runtime import installed
 
     if keras_file:
         save_model(model, model_path)
-    write_bytes(lite_path(model_path), to_tflite(model))
-    card["files"] = files_record(model_path)
+    if installed("tensorflow"):
+        write_bytes(lite_path(model_path), to_tflite(model))
+        card["files"] = files_record(model_path)
+    else:  # trained on another Keras backend (JAX on a GPU machine, say)
+        card.pop("files", None)
+        print(f"No TF Lite copy of {model_path.name} (the converter needs TensorFlow): run "
+              f"--calibrate-confidence --model {model_path} where TensorFlow is installed to write it")
     write_json(card, model_path.with_suffix(".json"))

@@ -101,6 +101,27 @@ def test_training_without_tensorflow_says_what_to_install(monkeypatch, capsys):
                                           "python -m pip install -r requirements-train.txt"]
 
 
+def test_training_needs_the_keras_backend_it_runs_on(monkeypatch):
+    from fakeblock import runtime
+    present = {"keras", "sklearn", "jax"}
+    monkeypatch.setattr(runtime, "installed", lambda module: module in present)
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    assert runtime.missing_training_packages() == []  # a GPU machine with JAX and no TensorFlow
+    monkeypatch.delenv("KERAS_BACKEND")
+    assert runtime.missing_training_packages() == ["tensorflow"]
+
+
+def test_a_model_trained_without_tensorflow_is_saved_without_its_lite_copy(monkeypatch, tmp_path, capsys):
+    from fakeblock import runtime, train
+    from fakeblock.models import build_model
+    monkeypatch.setattr(runtime, "installed", lambda module: module != "tensorflow")
+    path = tmp_path / "gpu.keras"
+    train.save_model_files(build_model("original", 7, augment=False), path, {"model": path.name})
+    assert path.is_file() and not path.with_suffix(".tflite").exists()
+    assert "files" not in json.loads(path.with_suffix(".json").read_text())
+    assert "--calibrate-confidence --model" in capsys.readouterr().out
+
+
 def test_a_card_naming_other_classes_than_the_model_scores_is_a_clear_error(bare_model):
     bare_model.with_suffix(".json").write_text(json.dumps({"classes": ["a", "b"]}))
     with pytest.raises(FakeBlockError, match="lists 2 classes but the model has 7 outputs"):

@@ -33,6 +33,18 @@ def test_augmentation_is_inactive_at_inference():
     np.testing.assert_allclose(model.predict(faces, verbose=0), model.predict(faces, verbose=0))
 
 
+def test_camera_augmentation_changes_training_faces_only():
+    from fakeblock.models import augmentation
+    faces = np.random.default_rng(0).uniform(0, 255, (8, 48, 48, 1)).astype(np.float32)
+    plain, camera = augmentation(1), augmentation(1, camera=True)
+    np.testing.assert_array_equal(np.asarray(camera(faces, training=False)), faces)
+    assert len(camera.layers) > len(plain.layers)
+    model = build_model("default", 7, camera=True)
+    assert "sensor_noise" in [layer.name for layer in model.layers]
+    np.testing.assert_allclose(model.predict(faces, verbose=0), model.predict(faces, verbose=0))
+    assert "sensor_noise" not in [layer.name for layer in build_model("default", 7).layers]
+
+
 def test_recalibrated_batchnorm_statistics_are_those_of_the_plain_faces():
     from fakeblock.runtime import import_keras
     keras = import_keras()

@@ -141,6 +141,17 @@ def test_training_with_a_teacher_records_it(tmp_path, small_csv, trained_model):
     assert card["teachers"] == [trained_model.name] and card["settings"]["teacher_weight"] == 0.5
 
 
+def test_camera_augmentation_is_recorded_and_refused_for_the_original_network(tmp_path, small_csv):
+    result = run_script("BuildTrainTestCNN.py", "--data", small_csv, "--epochs", 1, "--camera-augmentation",
+                        "--out", tmp_path, "--work-dir", tmp_path / "runs")
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "fer2013.json").read_text())["settings"]["camera"] is True
+    result = run_script("BuildTrainTestCNN.py", "--data", small_csv, "--arch", "original", "--camera-augmentation",
+                        "--out", tmp_path, "--work-dir", tmp_path / "runs")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "--camera-augmentation needs the default network" in result.stderr
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--teacher-weight", "1.5"], "--teacher-weight must be above 0 and at most 1"),
     (["--teacher", "missing.keras"], "missing.keras"),
