@@ -2,6 +2,8 @@
 the `fer` package, on the same generated 640x480 frames, in one process.
 
     python3 bench/speed.py [--model model/ferplus.keras]
+
+FakeBlock's default finder is BlazeFace; the Haar cascade rows are the original's finder.
 """
 
 import argparse
@@ -72,7 +74,9 @@ def main():
     classifier, keras_classifier = pipeline.classifier, keras_pipeline.classifier
     candidates = {
         "FakeBlock": fakeblock_frame(pipeline),
-        "FakeBlock --detect-every 1": fakeblock_frame(build_pipeline(args.model, detect_every=1)),
+        "FakeBlock --detector haar": fakeblock_frame(build_pipeline(args.model, detector="haar")),
+        "FakeBlock --detector haar --detect-every 1": fakeblock_frame(
+            build_pipeline(args.model, detector="haar", detect_every=1)),
         "FakeBlock --engine keras": fakeblock_frame(keras_pipeline),
         "original loop": original_frame(keras_classifier.engine.model, classifier.classes),
         "fer 25.10": fer_frame(),
@@ -90,19 +94,20 @@ def main():
     if candidates["fer 25.10"] is None:
         print("(fer not installed: pip install --no-deps -r requirements-bench.txt)")
     print(table(rows, ["faces", "pipeline", "median ms", "p95 ms", "FPS", "FakeBlock speed-up"]))
-    print(table(stage_times(classifier, keras_classifier, test_frames(1, args.frames)),
+    print(table(stage_times(pipeline.detector, classifier, keras_classifier, test_frames(1, args.frames)),
                 ["one-face frame stage", "median ms"]))
 
 
-def stage_times(classifier, keras_classifier, frames) -> list:
+def stage_times(detector, classifier, keras_classifier, frames) -> list:
     """Median time of each stage of FakeBlock's work on one-face frames."""
-    detector = FaceDetector()
+    haar = FaceDetector()
     box = detector.detect(to_gray(frames[0]))
     faces = [{"box": list(box[0]), "emotion": classifier.classes[0], "confidence": 1.0,
               "uncertain": False, "scores": dict.fromkeys(classifier.classes, 0.1), "track": 1}]
     stages = {
-        "whole-frame face search": lambda frame: detector.detect(to_gray(frame)),
-        "search around the known face": lambda frame: detector.detect_near(to_gray(frame), box),
+        "whole-frame face search (BlazeFace)": lambda frame: detector.detect(to_gray(frame)),
+        "whole-frame face search (Haar)": lambda frame: haar.detect(to_gray(frame)),
+        "search around the known face (Haar)": lambda frame: haar.detect_near(to_gray(frame), box),
         "classify the face (TensorFlow Lite)": lambda frame: classifier.classify(to_gray(frame), box),
         "classify the face (Keras)": lambda frame: keras_classifier.classify(to_gray(frame), box),
         "draw": lambda frame: render(frame, faces, classifier.classes, fps=30.0),

@@ -2,7 +2,7 @@
 way DECISIONS.md sets: `WebCam.py --source DIR --headless --json`, the largest
 face per photo, a photo with no face found counts as wrong.
 
-    python3 bench/wild.py [--model model/ferplus.keras] [--tta]
+    python3 bench/wild.py [--model model/ferplus.keras] [--tta] [--detector haar]
 """
 
 import argparse
@@ -23,13 +23,14 @@ def main():
     parser.add_argument("--photos", default=str(SHARED_DATA / "wild-dev"))
     parser.add_argument("--model", default=str(DEFAULT_MODEL))
     parser.add_argument("--tta", action="store_true")
+    parser.add_argument("--detector", default="blazeface")
     args = parser.parse_args()
     photos = Path(args.photos)
     truth = pd.read_csv(photos / "labels.csv").set_index("filename")["label"]
     with tempfile.TemporaryDirectory() as tmp:
         jsonl = Path(tmp) / "wild.jsonl"
         command = [sys.executable, str(ROOT / "WebCam.py"), "--source", str(photos / "images"),
-                   "--headless", "--json", str(jsonl), "--model", args.model]
+                   "--headless", "--json", str(jsonl), "--model", args.model, "--detector", args.detector]
         subprocess.run(command + (["--tta"] if args.tta else []), check=True)
         predicted, uncertain = {}, set()
         for line in jsonl.read_text().splitlines():
@@ -46,7 +47,7 @@ def main():
         rows.append({"label": label, "photos": len(names), "face found": found,
                      "accuracy %": 100 * right / len(names)})
     balanced = sum(row["accuracy %"] for row in rows[:-1]) / len(rows[:-1])  # mean per-class recall
-    print(f"{Path(args.model).name}{' + TTA' if args.tta else ''} on {photos}")
+    print(f"{Path(args.model).name}{' + TTA' if args.tta else ''}, {args.detector} on {photos}")
     print(table(rows, ["label", "photos", "face found", "accuracy %"]))
     print(f"balanced accuracy (mean per-class recall): {balanced:.2f} %")
     sure = set(predicted) - uncertain

@@ -29,8 +29,9 @@ class Recognizer:
     reader, generated images): call it with each frame, in order.
 
     ``model``: a ``.keras`` path (default: the shipped model). ``smooth``,
-    ``detect_every``, ``min_confidence``, ``tta``, ``engine`` and the detector's
-    ``cascade``, ``scale_factor``, ``min_neighbors``, ``min_size``: as the app's
+    ``detect_every``, ``min_confidence``, ``tta``, ``engine``, ``detector``
+    (``"blazeface"`` or ``"haar"``) and the detector's ``min_size`` and Haar's
+    ``cascade``, ``scale_factor``, ``min_neighbors``: as the app's
     flags of the same names. ``still=True`` treats every frame as a separate
     photo (no following, faces at the edge searched for).
     """
@@ -85,7 +86,7 @@ def analyze_video(path, model=None, *, smooth: int = 5, min_confidence: float = 
     and frame.
 
     ``model``: a ``.keras`` path (default: the shipped model); ``detector_options``:
-    ``cascade``, ``scale_factor``, ``min_neighbors``, ``min_size``.
+    ``detector``, ``min_size``, ``cascade``, ``scale_factor``, ``min_neighbors``.
     """
     from .sources import open_source
     from .timeline import timeline_rows, to_frame

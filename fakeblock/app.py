@@ -13,7 +13,7 @@ from pathlib import Path
 from .modelfile import DEFAULT_MODEL, check_model_file
 from .errors import FakeBlockError
 from .overlay import render
-from .pipeline import MIN_CONFIDENCE
+from .pipeline import DETECTORS, MIN_CONFIDENCE
 from .runtime import silence_opencv
 from .sinks import ImageSink, JsonLinesSink, VideoSink, Window
 from .sources import CameraStopped, open_source
@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", help="camera index (0, 1...), 'demo', a video file, an image "
                    "file or a folder of images (default: camera 0, or the demo if none opens)")
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="trained .keras model")
+    p.add_argument("--detector", choices=DETECTORS,
+                   help="face finder: MediaPipe's BlazeFace (finds more faces, faster; the default) "
+                        "or the original project's Haar cascade (the default with --cascade)")
     p.add_argument("--cascade", help="Haar cascade XML (default: the shipped "
                    "haarcascade_frontalface_default.xml, else OpenCV's copy)")
     p.add_argument("--scale-factor", type=float, default=1.1,
@@ -34,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "but misses more faces)")
     p.add_argument("--min-neighbors", type=int, default=5,
                    help="cascade votes a face needs (higher: fewer false faces)")
-    p.add_argument("--min-size", type=int, default=48, help="smallest face side, in pixels")
+    p.add_argument("--min-size", type=int,
+                   help="smallest face side, in pixels (default: 20 with BlazeFace, 48 with Haar)")
     p.add_argument("--detect-every", type=int, default=5,
                    help="search the whole frame every N frames; in between, only around "
                         "the faces already found (1: the whole frame every time)")
@@ -56,6 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
                    "into this folder when the run ends")
     p.add_argument("--no-mirror", action="store_true",
                    help="show camera pictures as the camera sees them, not mirrored")
+    videos = p.add_argument_group("a folder of videos (--source FOLDER --summary RESULTS)")
+    videos.add_argument("--jobs", type=int,
+                        help="videos analysed at once on this machine (default: the number of cores)")
+    videos.add_argument("--ray", metavar="ADDRESS",
+                        help="run each video as a task on the Ray cluster at ADDRESS ('local': start "
+                             "one here); needs requirements-scale.txt")
+    videos.add_argument("--redo", action="store_true",
+                        help="analyse again the videos that already have a result folder")
     return p
 
 
@@ -65,7 +77,7 @@ def check_args(p: argparse.ArgumentParser, args):
         p.error("--scale-factor must be greater than 1")
     if args.min_neighbors < 0:
         p.error("--min-neighbors must be 0 or more")
-    if args.min_size < 8:
+    if args.min_size is not None and args.min_size < 8:
         p.error("--min-size must be at least 8 pixels")
     if args.smooth < 0:
         p.error("--smooth must be 0 or more")
@@ -73,6 +85,11 @@ def check_args(p: argparse.ArgumentParser, args):
         p.error("--detect-every must be 1 or more")
     if not 0 <= args.min_confidence <= 1:
         p.error("--min-confidence must be between 0 and 1")
+    if args.cascade and args.detector == "blazeface":
+        p.error("--cascade is a Haar cascade: use it with --detector haar")
+    args.detector = args.detector or ("haar" if args.cascade else "blazeface")
+    if args.jobs is not None and args.jobs < 1:
+        p.error("--jobs must be 1 or more")
 
 
 def main(argv=None) -> int:
@@ -91,11 +108,55 @@ def main(argv=None) -> int:
 def run(args) -> int:
     """Run the app with parsed flags; returns the exit code."""
     check_model_file(args.model)
+    videos = _folder_of_videos(args.source)
+    if videos:
+        return _run_videos(videos, args)
     source = open_source(args.source, loop_demo=not args.headless)
     try:
         return _run_on(source, args)
     finally:
         source.close()
+
+
+def _folder_of_videos(spec) -> list:
+    """The videos of a ``--source`` folder that holds videos and no images, else []."""
+    from .batch import video_files
+    from .images import IMAGE_SUFFIXES
+
+    folder = Path(spec) if spec else None
+    if not folder or not folder.is_dir() or any(p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir()):
+        return []
+    return video_files(folder)
+
+
+def _run_videos(videos: list, args) -> int:
+    """A folder of videos: each into its own folder under ``--summary``, several at once."""
+    from .batch import analyze_videos
+
+    if not args.summary:
+        raise FakeBlockError(f"{args.source}: a folder of videos is analysed into result folders: "
+                             "add --summary RESULTS")
+    if args.output or args.json:
+        raise FakeBlockError("a folder of videos writes timelines and summaries (--summary) only, "
+                             "not --output or --json")
+    print(f"{len(videos)} videos in {args.source} -> {args.summary}", file=sys.stderr, flush=True)
+    options = {"model": args.model, "tta": args.tta, "engine": args.engine, "smooth": args.smooth,
+               "detect_every": args.detect_every, "min_confidence": args.min_confidence,
+               "detector": args.detector, "cascade": args.cascade, "scale_factor": args.scale_factor,
+               "min_neighbors": args.min_neighbors, "min_size": args.min_size}
+    try:
+        index = analyze_videos(videos, args.summary, jobs=args.jobs, ray_address=args.ray,
+                               redo=args.redo, **options)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: finished videos are kept in {args.summary} (index.csv); "
+              "run again to do the rest", file=sys.stderr)
+        return 130
+    failed = index[index["status"] != "done"]
+    for error in failed["error"]:
+        print(f"error: {error}", file=sys.stderr)
+    print(f"{len(index) - len(failed)} of {len(index)} videos analysed; index: "
+          f"{Path(args.summary) / 'index.csv'}", file=sys.stderr)
+    return 1 if len(failed) else 0
 
 
 def _open_outputs(source, args) -> dict:
@@ -144,7 +205,7 @@ def _run_on(source, args) -> int:
 
     pipeline = build_pipeline(args.model, still=source.is_still, tta=args.tta, engine=args.engine,
                               smooth=args.smooth, detect_every=args.detect_every,
-                              min_confidence=args.min_confidence, cascade=args.cascade,
+                              min_confidence=args.min_confidence, detector=args.detector, cascade=args.cascade,
                               scale_factor=args.scale_factor, min_neighbors=args.min_neighbors,
                               min_size=args.min_size)
     if timeline:

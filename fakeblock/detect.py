@@ -1,4 +1,5 @@
-"""Face detection (OpenCV's Haar cascade) and following faces from frame to frame."""
+"""Face detection with OpenCV's Haar cascade (the original project's; ``--detector
+haar``), and following faces from frame to frame."""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -7,6 +8,7 @@ import cv2
 import numpy as np
 
 from .errors import FakeBlockError
+from .preprocess import to_gray
 
 #: The cascade shipped beside WebCam.py; OpenCV's own copy is the fallback.
 CASCADE_NAME = "haarcascade_frontalface_default.xml"
@@ -64,8 +66,8 @@ class FaceDetector:
         self.scale = min(1.0, _CASCADE_WINDOW / max(1, min_size))
         self.pad = pad
 
-    def detect(self, gray: np.ndarray) -> list:
-        """Face boxes ``(x, y, w, h)`` in a 2-D uint8 frame, largest first, clipped to the frame.
+    def detect(self, image: np.ndarray) -> list:
+        """Face boxes ``(x, y, w, h)`` in any OpenCV image, largest first, clipped to the frame.
 
         With ``pad`` (a fraction of the shorter side), the frame is searched
         again inside a black border, so that faces cut by the frame's edge
@@ -73,6 +75,7 @@ class FaceDetector:
         a face found only with the border is kept if it reaches into the
         border: one inside the frame is a false detection the border caused.
         """
+        gray = to_gray(image)
         small = self._scaled(gray)
         boxes = self._detect(small, gray.shape[:2], 0)
         border = int(self.pad * min(small.shape))
@@ -85,7 +88,7 @@ class FaceDetector:
                      or any(iou(box, plain) > 0.3 for plain in boxes)]
         return largest_first(boxes)
 
-    def detect_near(self, gray: np.ndarray, boxes, margin: float = 0.3) -> list:
+    def detect_near(self, image: np.ndarray, boxes, margin: float = 0.3) -> list:
         """Faces found only around ``boxes`` (where faces were a frame ago), largest first.
 
         Each box is searched grown by ``margin`` of its size on every side, for
@@ -93,6 +96,7 @@ class FaceDetector:
         the whole frame (a face that moves or grows faster than that between two
         frames is found by the whole-frame search the pipeline falls back to).
         """
+        gray = to_gray(image)
         height, width = gray.shape[:2]
         found = []
         for x, y, w, h in boxes:

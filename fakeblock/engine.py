@@ -23,6 +23,14 @@ from .modelfile import current_lite_copy, file_sha256
 from .runtime import stderr_silenced
 
 TRAINING_INSTALL = "python -m pip install -r requirements-train.txt"
+_threads = None  # interpreter threads; None: every core
+
+
+def use_threads(count: int):
+    """Run the interpreters made from now on with ``count`` threads (worker
+    processes that share the cores, one video each)."""
+    global _threads
+    _threads = count
 
 
 def cache_root() -> Path:
@@ -53,7 +61,7 @@ class LiteEngine:
     name = "lite"
 
     def __init__(self, flatbuffer: bytes):
-        self.interpreter = _interpreter(flatbuffer)
+        self.interpreter = lite_interpreter(flatbuffer)
         details = self.interpreter.get_input_details()[0]
         self.input, self.input_shape = details["index"], tuple(int(d) for d in details["shape"][1:])
         output = self.interpreter.get_output_details()[0]
@@ -71,7 +79,8 @@ class LiteEngine:
         return self.interpreter.get_tensor(self.output).copy()
 
 
-def _interpreter(flatbuffer: bytes):
+def lite_interpreter(flatbuffer: bytes):
+    """A TF Lite interpreter for ``flatbuffer``: LiteRT's, else TensorFlow's, on every core."""
     try:  # LiteRT: TensorFlow Lite without TensorFlow
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:
@@ -83,7 +92,7 @@ def _interpreter(flatbuffer: bytes):
         Interpreter = tf.lite.Interpreter
     with warnings.catch_warnings():  # tf.lite.Interpreter warns that it moved to LiteRT
         warnings.simplefilter("ignore")
-        return Interpreter(model_content=flatbuffer, num_threads=os.cpu_count() or 1)
+        return Interpreter(model_content=flatbuffer, num_threads=_threads or os.cpu_count() or 1)
 
 
 def lite_flatbuffer(model_path: Path, card: dict | None) -> bytes:

@@ -7,6 +7,9 @@ import numpy as np
 
 from .classify import EmotionClassifier
 from .detect import PHOTO_PAD, FaceDetector, FaceTracker
+
+#: The face finders ``build_pipeline`` knows (``--detector``): BlazeFace is the default.
+DETECTORS = ("blazeface", "haar")
 from .preprocess import to_gray
 
 
@@ -65,27 +68,27 @@ class EmotionPipeline:
         gray = to_gray(image)
         if new_scene:
             self.tracker.reset()
-        boxes = self._find_faces(gray, index)
+        boxes = self._find_faces(image, index)
         scores = self.classifier.classify(gray, boxes)
         tracks = self.tracker.update(index, boxes, scores)
         faces = [face_record(t, self.classes, self.min_confidence) for t in tracks]
         return FrameResult(faces, (time.perf_counter() - started) * 1000)
 
-    def _find_faces(self, gray: np.ndarray, index: int) -> list:
+    def _find_faces(self, image: np.ndarray, index: int) -> list:
         """This frame's face boxes: a whole-frame search, or one around last frame's faces."""
         recent = [t.box for t in self.tracker.tracks if t.last_seen == index - 1]
         if recent and index - self.last_full_search < self.detect_every:
-            boxes = self.detector.detect_near(gray, recent)
+            boxes = self.detector.detect_near(image, recent)
             if len(boxes) >= len(recent):
                 return boxes
         self.last_full_search = index
-        return self.detector.detect(gray)
+        return self.detector.detect(image)
 
 
 def build_pipeline(model=None, *, still: bool = False, tta: bool = False, engine: str = "lite",
                    smooth: int = 5, detect_every: int = 5, min_confidence: float = MIN_CONFIDENCE,
-                   cascade=None, scale_factor: float = 1.1, min_neighbors: int = 5,
-                   min_size: int = 48) -> EmotionPipeline:
+                   detector: str = "blazeface", cascade=None, scale_factor: float = 1.1,
+                   min_neighbors: int = 5, min_size: int | None = None) -> EmotionPipeline:
     """The app's pipeline with the app's defaults: the one place that assembles
     detector, classifier and pipeline (the app, ``analyze_video``, the API and
     the benchmarks all build it here).
@@ -96,6 +99,12 @@ def build_pipeline(model=None, *, still: bool = False, tta: bool = False, engine
     """
     from .modelfile import DEFAULT_MODEL
 
-    detector = FaceDetector(cascade, scale_factor, min_neighbors, min_size, pad=PHOTO_PAD if still else 0.0)
+    pad = PHOTO_PAD if still else 0.0
+    if detector == "haar":
+        finder = FaceDetector(cascade, scale_factor, min_neighbors, min_size or 48, pad=pad)
+    else:
+        from .blazeface import BlazeFaceDetector
+
+        finder = BlazeFaceDetector(min_size or 20, pad=pad)
     classifier = EmotionClassifier(model or DEFAULT_MODEL, tta=tta, engine=engine)
-    return EmotionPipeline(detector, classifier, smooth, detect_every, min_confidence)
+    return EmotionPipeline(finder, classifier, smooth, detect_every, min_confidence)

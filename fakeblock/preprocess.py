@@ -22,6 +22,17 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     raise ValueError(f"unsupported image shape {image.shape}")
 
 
+def to_rgb(image: np.ndarray) -> np.ndarray:
+    """Any OpenCV image (gray, BGR or BGRA; uint8 or uint16) -> uint8 RGB, gray repeated."""
+    if image.dtype != np.uint8:
+        image = cv2.convertScaleAbs(image, alpha=255.0 / max(1, int(image.max())))
+    if image.ndim == 3 and image.shape[2] == 3:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    if image.ndim == 3 and image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
+    return cv2.cvtColor(to_gray(image), cv2.COLOR_GRAY2RGB)
+
+
 def crop_face(gray: np.ndarray, box) -> np.ndarray:
     """Cut the face box ``(x, y, w, h)`` out of a gray frame as a model input.
 

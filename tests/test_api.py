@@ -106,7 +106,9 @@ def test_the_wheel_holds_the_package_its_models_demo_and_command(tmp_path):
     wheel = next(tmp_path.glob("fakeblock-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     for shipped in ("fakeblock/api.py", "fakeblock/model/ferplus.keras", "fakeblock/model/ferplus.json",
-                    "fakeblock/model/fer2013.keras", "fakeblock/demo/astronaut.jpg"):
+                    "fakeblock/model/fer2013-joint.tflite", "fakeblock/demo/astronaut.jpg",
+                    "fakeblock/facedetector/face_detection_short_range.tflite",
+                    "fakeblock/facedetector/face_detection_full_range.tflite"):
         assert shipped in names, shipped
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "fakeblock = fakeblock.app:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

@@ -31,8 +31,8 @@ def test_shipped_model_loads_with_its_classes_and_card(name):
     assert {"plain", "tta"} <= set(card["calibration"])
 
 
-def test_the_app_uses_the_ferplus_model():
-    assert DEFAULT_MODEL == ROOT / "model" / "ferplus.keras"
+def test_the_app_uses_the_joint_model():
+    assert DEFAULT_MODEL == ROOT / "model" / "fer2013-joint.keras"
 
 
 @pytest.mark.skipif(not (SHARED_DATA / "fer2013.csv.gz").exists(),
