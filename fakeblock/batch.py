@@ -9,6 +9,8 @@ one row per video, rewritten after each one, so Ctrl-C keeps every finished
 video and its row.
 """
 
+import logging
+import multiprocessing
 import os
 import shutil
 import sys
@@ -180,7 +182,9 @@ def _run_on_cores(videos, out, options, jobs=None, **_):
         for video in videos:
             yield video, analyze_one(video, out, options)
         return
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    # spawned, not forked: a fork of a process whose interpreter threads already
+    # run (the model loaded by an earlier call) can hang
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         pending = {pool.submit(_analyze_in_worker, str(v), str(out), options): v for v in videos}
         try:
             while pending:
@@ -201,6 +205,7 @@ def _run_on_ray(videos, out, options, ray_address=None, jobs=None):
     except ImportError:
         raise FakeBlockError(f"--ray needs Ray, an optional install: {RAY_INSTALL}") from None
     started_here = not ray.is_initialized()
+    logging.getLogger("ray").setLevel(logging.ERROR)  # its start-up notices; our errors say enough
     if started_here:
         try:
             if ray_address == "local":  # workers import fakeblock from where this one does
