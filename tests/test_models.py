@@ -38,6 +38,7 @@ def test_camera_augmentation_changes_training_faces_only():
     faces = np.random.default_rng(0).uniform(0, 255, (8, 48, 48, 1)).astype(np.float32)
     plain, camera = augmentation(1), augmentation(1, camera=True)
     np.testing.assert_array_equal(np.asarray(camera(faces, training=False)), faces)
+    assert np.abs(np.asarray(camera(faces, training=True)) - faces).mean() > 1
     assert len(camera.layers) > len(plain.layers)
     model = build_model("default", 7, camera=True)
     assert "sensor_noise" in [layer.name for layer in model.layers]

@@ -142,10 +142,10 @@ def test_training_with_a_teacher_records_it(tmp_path, small_csv, trained_model):
 
 
 def test_camera_augmentation_is_recorded_and_refused_for_the_original_network(tmp_path, small_csv):
-    result = run_script("BuildTrainTestCNN.py", "--data", small_csv, "--epochs", 1, "--camera-augmentation",
-                        "--out", tmp_path, "--work-dir", tmp_path / "runs")
-    assert result.returncode == 0, result.stderr
-    assert json.loads((tmp_path / "fer2013.json").read_text())["settings"]["camera"] is True
+    from fakeblock.data import load_dataset
+    from fakeblock.train import new_config
+    config = new_config(load_dataset(small_csv, cache_dir=tmp_path), camera=True)
+    assert config.recipe_settings["camera"] is True  # the card's settings, and --resume, keep it
     result = run_script("BuildTrainTestCNN.py", "--data", small_csv, "--arch", "original", "--camera-augmentation",
                         "--out", tmp_path, "--work-dir", tmp_path / "runs")
     assert result.returncode == 2 and "Traceback" not in result.stderr
