@@ -56,11 +56,23 @@ def calibrate(scores: np.ndarray, curve: dict | None) -> np.ndarray:
     return (calibrated / calibrated.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def reliability(scores: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> dict:
+def agreement(scores: np.ndarray, labels: np.ndarray, votes: np.ndarray | None = None) -> np.ndarray:
+    """How right each face's top class is: 1 or 0 against its label, or, given
+    ``votes`` (the FER+ annotators' label distributions), the share of the
+    annotators who chose it: what a FER+ model's confidence is calibrated to."""
+    best = scores.argmax(axis=1)
+    if votes is None:
+        return (best == labels).astype(float)
+    return votes[np.arange(len(best)), best].astype(float)
+
+
+def reliability(scores: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS,
+                votes: np.ndarray | None = None) -> dict:
     """Expected calibration error over ``bins`` equal-width bins of the top score,
-    the mean top score, and per bin: faces, mean confidence and accuracy."""
+    the mean top score, and per bin: faces, mean confidence and accuracy (with
+    ``votes``: the mean annotators' share, :func:`agreement`)."""
     confidence = scores.max(axis=1)
-    right = scores.argmax(axis=1) == labels
+    right = agreement(scores, labels, votes)
     which = np.minimum((confidence * bins).astype(int), bins - 1)
     counts = np.bincount(which, minlength=bins)
     mean_confidence = np.bincount(which, confidence, bins) / np.maximum(counts, 1)

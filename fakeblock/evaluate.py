@@ -12,7 +12,7 @@ from sklearn.metrics import (
 )
 
 from .atomic import save_figure, write_text
-from .calibration import calibrate, fit_confidence_curve, reliability
+from .calibration import agreement, calibrate, fit_confidence_curve, reliability
 from .preprocess import images_to_batch
 
 
@@ -50,7 +50,8 @@ def format_report(metrics: dict, title: str) -> str:
     lines = [(f"{title}: accuracy {metrics['accuracy']:.2%}, macro-F1 {metrics['macro_f1']:.3f} "
               f"on {metrics['n']} faces"),
              (f"  calibration: ECE {metrics['ece']:.3f}, mean confidence {metrics['mean_confidence']:.3f}"
-              if "ece" in metrics else ""),
+              + (" (against the annotators' vote share)" if metrics.get("calibrated_against") == "vote share"
+                 else "") if "ece" in metrics else ""),
              f"  {'class':<10}{'precision':>10}{'recall':>8}{'f1':>8}{'support':>9}"]
     for name, m in metrics["per_class"].items():
         lines.append(f"  {name:<10}{m['precision']:>10.3f}{m['recall']:>8.3f}{m['f1']:>8.3f}{m['support']:>9}")
@@ -109,38 +110,40 @@ def write_json(data: dict, path: Path):
     write_text(path, json.dumps(data, indent=2))
 
 
-def majority_faces(dataset):
-    """FER+ data (with votes) keeps the faces whose majority vote is not tied, as
-    the FER+ paper scores; other data is returned whole."""
+def majority_rows(dataset) -> np.ndarray:
+    """Which faces count for accuracy: FER+ data (with votes) the faces whose
+    majority vote is not tied, as the FER+ paper scores; other data all."""
     if dataset.votes is None:
-        return dataset
+        return np.ones(len(dataset), bool)
     top = dataset.votes.max(axis=1, keepdims=True)
-    return dataset.take((dataset.votes == top).sum(axis=1) == 1)
+    return (dataset.votes == top).sum(axis=1) == 1
 
 
 def evaluate_model(model, dataset, tta: bool = False, curve: dict | None = None) -> dict:
     """:func:`classification_metrics` of ``model`` on a :class:`~fakeblock.data.FaceDataset`,
     and the calibration of its scores after ``curve`` (:mod:`fakeblock.calibration`):
-    ``ece``, ``mean_confidence`` and the ``reliability`` bins. FER+ data is scored
-    against the majority vote (:func:`majority_faces`)."""
-    dataset = majority_faces(dataset)
+    ``ece``, ``mean_confidence`` and the ``reliability`` bins. FER+ data: accuracy
+    against the majority vote (:func:`majority_rows`), calibration against the
+    annotators' vote share on every face."""
     scores = calibrate(predict_scores(model, dataset.images, tta=tta), curve)
-    calibration = reliability(scores, dataset.labels)
-    return {**classification_metrics(dataset.labels, scores.argmax(axis=1), dataset.classes),
+    calibration = reliability(scores, dataset.labels, votes=dataset.votes)
+    counted = majority_rows(dataset)
+    return {**classification_metrics(dataset.labels[counted], scores[counted].argmax(axis=1), dataset.classes),
             "ece": calibration["ece"], "mean_confidence": calibration["mean_confidence"],
+            "calibrated_against": "label" if dataset.votes is None else "vote share",
             "reliability": calibration["bins"]}
 
 
 def fit_calibration(model, dataset) -> dict:
     """Fit the model's calibration curves (plain and ``--tta``) on ``dataset``,
-    faces it did not train on (FER+: against the majority vote, as it is
-    scored); returns the model card's ``calibration`` entry."""
-    dataset = majority_faces(dataset)
-    fitted = {"method": "isotonic regression of the top score (fakeblock.calibration)",
+    faces it did not train on (FER+: against the share of annotators who chose
+    the top class); returns the model card's ``calibration`` entry."""
+    against = "the label" if dataset.votes is None else "the annotators' vote share"
+    fitted = {"method": f"isotonic regression of the top score against {against} (fakeblock.calibration)",
               "fitted_on": f"validation, {len(dataset)} faces"}
     for key, tta in (("plain", False), ("tta", True)):
         scores = predict_scores(model, dataset.images, tta=tta)
-        fitted[key] = fit_confidence_curve(scores, scores.argmax(axis=1) == dataset.labels)
+        fitted[key] = fit_confidence_curve(scores, agreement(scores, dataset.labels, dataset.votes))
     return fitted
 
 

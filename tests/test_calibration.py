@@ -150,3 +150,13 @@ def test_uncertain_face_is_drawn_gray_and_a_sure_one_in_its_colour():
 def test_min_confidence_out_of_range_is_a_flag_error():
     result = run_script("WebCam.py", "--min-confidence", "1.5")
     assert result.returncode == 2 and "--min-confidence must be between 0 and 1" in result.stderr
+
+
+def test_a_ferplus_model_is_calibrated_against_the_annotators_vote_share():
+    from fakeblock.calibration import agreement
+    scores = np.array([[0.7, 0.2, 0.1], [0.2, 0.5, 0.3]])
+    votes = np.array([[0.6, 0.4, 0.0], [0.1, 0.3, 0.6]])
+    np.testing.assert_allclose(agreement(scores, np.array([0, 2])), [1.0, 0.0])  # against the label
+    np.testing.assert_allclose(agreement(scores, np.array([0, 2]), votes), [0.6, 0.3])  # share who chose it
+    measured = reliability(scores, np.array([0, 2]), votes=votes)
+    assert measured["ece"] == pytest.approx((abs(0.7 - 0.6) + abs(0.5 - 0.3)) / 2)

@@ -94,6 +94,7 @@ def test_tiny_training_in_each_label_mode(tmp_path, mode):
     assert result.returncode == 0, result.stderr
     card = json.loads((tmp_path / "ferplus-original-improved.json").read_text())
     assert card["classes"] == list(FERPLUS) and card["label_mode"] == mode
+    assert "vote share" in card["calibration"]["method"]
     report = tmp_path / "report.json"
     result = run_script("BuildTrainTestCNN.py", "--evaluate", "--labels", "ferplus", "--data", root,
                         "--usage", "PublicTest", "--model", tmp_path / "ferplus-original-improved.keras",
@@ -101,6 +102,7 @@ def test_tiny_training_in_each_label_mode(tmp_path, mode):
     assert result.returncode == 0, result.stderr
     metrics = json.loads(report.read_text())
     assert metrics["n"] == 21 and len(metrics["confusion"]) == 8
+    assert metrics["calibrated_against"] == "vote share"
 
 
 @pytest.mark.skipif(not (SHARED_DATA / "ferplus" / "FER2013Valid").is_dir(),
