@@ -68,18 +68,24 @@ class _Network:
         scores, boxes = sorted(self.interpreter.get_output_details(), key=lambda d: d["shape"][-1])
         self.scores, self.boxes = scores["index"], boxes["index"]
 
-    def __call__(self, rgb: np.ndarray, pad: float) -> tuple:
-        """``(boxes, scores)``: ``(x, y, w, h)`` float boxes in the RGB image's
-        pixels. ``pad``: a black border, as a share of the longer side, so that
-        a face cut by the photo's edge is seen whole."""
-        height, width = rgb.shape[:2]
-        side = int(round(max(height, width) * (1 + 2 * pad)))
-        top, left = (side - height) // 2, (side - width) // 2
-        square = cv2.copyMakeBorder(rgb, top, side - height - top, left, side - width - left,
-                                    cv2.BORDER_CONSTANT, value=0)
+    def __call__(self, image: np.ndarray, pad: float) -> tuple:
+        """``(boxes, scores)``: ``(x, y, w, h)`` float boxes in ``image``'s pixels
+        (any OpenCV image). ``pad``: a black border, as a share of the longer
+        side, so that a face cut by the photo's edge is seen whole.
+
+        The frame is shrunk first, then letterboxed into the model's square
+        input: the colour conversion and the border work on a few thousand
+        pixels, not on the whole frame."""
+        height, width = image.shape[:2]
         size = self.model.size
-        small = cv2.resize(square, (size, size), interpolation=cv2.INTER_AREA)
-        self.interpreter.set_tensor(self.input, (small.astype(np.float32) / 127.5 - 1.0)[np.newaxis])
+        side = max(height, width) * (1 + 2 * pad)  # the letterboxed square, in frame pixels
+        scale = size / side
+        small = cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))),
+                           interpolation=cv2.INTER_AREA)
+        top, left = (size - small.shape[0]) // 2, (size - small.shape[1]) // 2
+        square = cv2.copyMakeBorder(to_rgb(small), top, size - small.shape[0] - top, left,
+                                    size - small.shape[1] - left, cv2.BORDER_CONSTANT, value=0)
+        self.interpreter.set_tensor(self.input, (square.astype(np.float32) / 127.5 - 1.0)[np.newaxis])
         self.interpreter.invoke()
         logits = np.clip(self.interpreter.get_tensor(self.scores)[0, :, 0], -80, 80)
         scores = 1.0 / (1.0 + np.exp(-logits))
@@ -87,7 +93,7 @@ class _Network:
         raw, scores, anchors = self.interpreter.get_tensor(self.boxes)[0][keep], scores[keep], self.anchors[keep]
         centre = raw[:, :2] / size + anchors
         extent = raw[:, 2:4] / size
-        boxes = np.concatenate([centre - extent / 2, extent], axis=1) * side - [left, top, 0, 0]
+        boxes = (np.concatenate([centre - extent / 2, extent], axis=1) * size - [left, top, 0, 0]) / scale
         chosen = np.asarray(cv2.dnn.NMSBoxes(boxes.tolist(), scores.tolist(), MIN_SCORE, NMS_IOU),
                             dtype=int).ravel()
         return boxes[chosen], scores[chosen]
@@ -112,12 +118,11 @@ class BlazeFaceDetector:
     def detect(self, image: np.ndarray) -> list:
         """Face boxes ``(x, y, w, h)`` in any OpenCV image, largest first, clipped
         to the image, in the Haar cascade's framing."""
-        rgb = to_rgb(image)
-        boxes, _ = self.short_range(rgb, self.pad)
+        boxes, _ = self.short_range(image, self.pad)
         if not len(boxes):
             self.full_range = self.full_range or _Network(FULL_RANGE)
-            boxes, _ = self.full_range(rgb, 0.0)
-        return largest_first(self._haar_framed(boxes, rgb.shape[:2]))
+            boxes, _ = self.full_range(image, 0.0)
+        return largest_first(self._haar_framed(boxes, image.shape[:2]))
 
     def detect_near(self, image: np.ndarray, boxes, margin: float = 0.3) -> list:
         """Faces near ``boxes``: BlazeFace searches the whole frame in about the
