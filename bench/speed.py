@@ -105,7 +105,7 @@ def stage_times(detector, classifier, keras_classifier, frames) -> list:
     faces = [{"box": list(box[0]), "emotion": classifier.classes[0], "confidence": 1.0,
               "uncertain": False, "scores": dict.fromkeys(classifier.classes, 0.1), "track": 1}]
     stages = {
-        "whole-frame face search (BlazeFace)": lambda frame: detector.detect(to_gray(frame)),
+        "whole-frame face search (BlazeFace)": lambda frame: detector.detect(frame),
         "whole-frame face search (Haar)": lambda frame: haar.detect(to_gray(frame)),
         "search around the known face (Haar)": lambda frame: haar.detect_near(to_gray(frame), box),
         "classify the face (TensorFlow Lite)": lambda frame: classifier.classify(to_gray(frame), box),
