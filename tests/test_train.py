@@ -233,7 +233,8 @@ def test_evaluate_json_has_the_documented_keys_and_known_numbers(tmp_path):
     assert result.returncode == 0, result.stderr
     metrics = json.loads(report.read_text())
     assert set(metrics) == {"accuracy", "macro_f1", "n", "per_class", "confusion", "ece",
-                            "mean_confidence", "reliability"}
+                            "mean_confidence", "calibrated_against", "reliability"}
+    assert metrics["calibrated_against"] == "label"  # FER2013 data: right or wrong; FER+: the vote share
     assert metrics["n"] == 7 and metrics["accuracy"] == pytest.approx(3 / 7)
     happy_score = np.exp(5) / (np.exp(5) + 6)  # no card, so no calibration: the raw top score
     assert metrics["mean_confidence"] == pytest.approx(happy_score, abs=1e-5)
