@@ -118,6 +118,13 @@ def run(args) -> int:
         source.close()
 
 
+def pipeline_options(args) -> dict:
+    """The flags :func:`~fakeblock.pipeline.build_pipeline` takes, by its argument names."""
+    return {"tta": args.tta, "engine": args.engine, "smooth": args.smooth, "detect_every": args.detect_every,
+            "min_confidence": args.min_confidence, "detector": args.detector, "cascade": args.cascade,
+            "scale_factor": args.scale_factor, "min_neighbors": args.min_neighbors, "min_size": args.min_size}
+
+
 def _folder_of_videos(spec) -> list:
     """The videos of a ``--source`` folder that holds videos and no images, else []."""
     from .batch import video_files
@@ -140,13 +147,9 @@ def _run_videos(videos: list, args) -> int:
         raise FakeBlockError("a folder of videos writes timelines and summaries (--summary) only, "
                              "not --output or --json")
     print(f"{len(videos)} videos in {args.source} -> {args.summary}", file=sys.stderr, flush=True)
-    options = {"model": args.model, "tta": args.tta, "engine": args.engine, "smooth": args.smooth,
-               "detect_every": args.detect_every, "min_confidence": args.min_confidence,
-               "detector": args.detector, "cascade": args.cascade, "scale_factor": args.scale_factor,
-               "min_neighbors": args.min_neighbors, "min_size": args.min_size}
     try:
         index = analyze_videos(videos, args.summary, jobs=args.jobs, ray_address=args.ray,
-                               redo=args.redo, **options)
+                               redo=args.redo, model=args.model, **pipeline_options(args))
     except KeyboardInterrupt:
         print(f"\ninterrupted: finished videos are kept in {args.summary} (index.csv); "
               "run again to do the rest", file=sys.stderr)
@@ -203,11 +206,7 @@ def _run_on(source, args) -> int:
     print("Loading the emotion model...", file=sys.stderr, flush=True)
     from .pipeline import build_pipeline
 
-    pipeline = build_pipeline(args.model, still=source.is_still, tta=args.tta, engine=args.engine,
-                              smooth=args.smooth, detect_every=args.detect_every,
-                              min_confidence=args.min_confidence, detector=args.detector, cascade=args.cascade,
-                              scale_factor=args.scale_factor, min_neighbors=args.min_neighbors,
-                              min_size=args.min_size)
+    pipeline = build_pipeline(args.model, still=source.is_still, **pipeline_options(args))
     if timeline:
         timeline.classes = pipeline.classes
     clock = FrameClock(source.fps if window and not source.is_camera else None)
