@@ -40,19 +40,18 @@ def result_folder(out, video: Path) -> Path:
 
 # ------------------------------------------------------------------ one video, in a worker
 
-_pipeline_parts = {}  # per worker process: the model and detector, loaded once
+_pipelines = {}  # per worker process: one pipeline per set of options, its model loaded once
 
 
 def _pipeline(options: dict):
-    """A fresh pipeline (no faces followed yet) around this process's model and detector."""
-    from .pipeline import EmotionPipeline, build_pipeline
+    """This process's pipeline for ``options``, restarted (no faces followed yet)."""
+    from .pipeline import build_pipeline
 
     key = repr(sorted(options.items()))
-    if key not in _pipeline_parts:
-        _pipeline_parts[key] = build_pipeline(**options)
-    built = _pipeline_parts[key]
-    return EmotionPipeline(built.detector, built.classifier, options.get("smooth", 5),
-                           options.get("detect_every", 5), built.min_confidence)
+    if key not in _pipelines:
+        _pipelines[key] = build_pipeline(**options)
+    _pipelines[key].restart()
+    return _pipelines[key]
 
 
 def analyze_one(video, out, options: dict) -> dict:

@@ -53,9 +53,13 @@ class EmotionPipeline:
     def __init__(self, detector: FaceDetector, classifier: EmotionClassifier, smooth: int = 5,
                  detect_every: int = 5, min_confidence: float = MIN_CONFIDENCE):
         self.detector, self.classifier = detector, classifier
-        self.min_confidence = min_confidence
-        self.tracker = FaceTracker(smooth)
-        self.detect_every = detect_every
+        self.min_confidence, self.smooth, self.detect_every = min_confidence, smooth, detect_every
+        self.restart()
+
+    def restart(self):
+        """Forget every face followed so far, track numbers included: the next
+        frame is processed as the first of a new video (the model stays loaded)."""
+        self.tracker = FaceTracker(self.smooth)
         self.last_full_search = None
 
     @property
