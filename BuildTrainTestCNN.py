@@ -54,7 +54,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="share of the training targets that comes from --teacher")
     p.add_argument("--votes", metavar="FERPLUS_DIR",
                    help="blend each FER2013 training label with the FER+ annotators' votes on the "
-                        "same face (a FER+ folder; faces joined by their pixels)")
+                        "same face (a FER+ folder; faces joined by their pixels); the model's "
+                        "confidence is then calibrated against their vote share (also with "
+                        "--evaluate, --recalibrate, --calibrate-confidence)")
     p.add_argument("--votes-weight", type=float, default=0.5,
                    help="share of the training targets that comes from --votes")
     p.add_argument("--ema", action="store_true",
@@ -137,16 +139,18 @@ def run(args):
         check_model_file(saved_model)  # before minutes of loading data
 
     # ------------------------------------------------------------ data
+    votes = train.describe_votes(args.votes, args.votes_weight, args.labels) if args.votes else {}
     dataset = load_training_data(args.data, args.labels, args.skip_bad_rows, args.cache_dir)
     if args.evaluate:
-        evaluate.evaluate_saved(saved_model, dataset, args.usage, args.tta, args.report_json)
+        evaluate.evaluate_saved(saved_model, dataset, args.usage, args.tta, args.report_json,
+                                train.load_votes(votes))
         return
     splits = train.choose_splits(dataset, args.split, args.seed)
     if args.recalibrate:
-        train.recalibrate_saved(saved_model, dataset, splits, args.seed)
+        train.recalibrate_saved(saved_model, dataset, splits, args.seed, votes)
         return
     if args.calibrate_confidence:
-        train.calibrate_saved(saved_model, dataset, splits)
+        train.calibrate_saved(saved_model, dataset, splits, votes)
         return
     model_path = train.output_folder(args.out) / f"{name}.keras"
     run_folder = train.RunFolder(Path(args.work_dir) / name)

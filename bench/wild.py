@@ -15,7 +15,21 @@ from pathlib import Path
 import pandas as pd
 from common import ROOT, SHARED_DATA, table
 
+from fakeblock.calibration import reliability
 from fakeblock.modelfile import DEFAULT_MODEL
+
+
+def print_calibration(scores: dict, truth: pd.Series):
+    """ECE of the JSON confidences (largest face) against the photos' labels."""
+    frame = pd.DataFrame.from_dict(scores, orient="index")
+    labels = truth[frame.index]
+    known = labels.isin(frame.columns)
+    frame, labels = frame[known], labels[known]
+    classes = list(frame.columns)
+    result = reliability(frame.to_numpy(), labels.map(classes.index).to_numpy())
+    right = (frame.idxmax(axis=1) == labels).mean()
+    print(f"confidence (faces found): ECE {result['ece']:.3f}, mean {result['mean_confidence']:.3f} "
+          f"for {right:.3f} right")
 
 
 def main():
@@ -32,11 +46,12 @@ def main():
         command = [sys.executable, str(ROOT / "WebCam.py"), "--source", str(photos / "images"),
                    "--headless", "--json", str(jsonl), "--model", args.model, "--detector", args.detector]
         subprocess.run(command + (["--tta"] if args.tta else []), check=True)
-        predicted, uncertain = {}, set()
+        predicted, uncertain, scores = {}, set(), {}
         for line in jsonl.read_text().splitlines():
             record = json.loads(line)
             if record["faces"]:
                 predicted[record["source"]] = record["faces"][0]["emotion"]  # largest first
+                scores[record["source"]] = record["faces"][0]["scores"]
                 if record["faces"][0]["uncertain"]:
                     uncertain.add(record["source"])
     rows = []
@@ -50,6 +65,7 @@ def main():
     print(f"{Path(args.model).name}{' + TTA' if args.tta else ''}, {args.detector} on {photos}")
     print(table(rows, ["label", "photos", "face found", "accuracy %"]))
     print(f"balanced accuracy (mean per-class recall): {balanced:.2f} %")
+    print_calibration(scores, truth)
     sure = set(predicted) - uncertain
     if uncertain and sure:
         def right(names):

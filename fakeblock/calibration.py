@@ -59,11 +59,14 @@ def calibrate(scores: np.ndarray, curve: dict | None) -> np.ndarray:
 def agreement(scores: np.ndarray, labels: np.ndarray, votes: np.ndarray | None = None) -> np.ndarray:
     """How right each face's top class is: 1 or 0 against its label, or, given
     ``votes`` (the FER+ annotators' label distributions), the share of the
-    annotators who chose it: what a FER+ model's confidence is calibrated to."""
+    annotators who chose it: what a model that learned from votes is calibrated
+    to. A face without votes (a row of NaN) is measured against its label."""
     best = scores.argmax(axis=1)
+    right = (best == labels).astype(float)
     if votes is None:
-        return (best == labels).astype(float)
-    return votes[np.arange(len(best)), best].astype(float)
+        return right
+    share = votes[np.arange(len(best)), best].astype(float)
+    return np.where(np.isnan(share), right, share)
 
 
 def reliability(scores: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS,

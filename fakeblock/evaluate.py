@@ -13,6 +13,7 @@ from sklearn.metrics import (
 
 from .atomic import save_figure, write_text
 from .calibration import agreement, calibrate, fit_confidence_curve, reliability
+from .data import ferplus_votes_for
 from .preprocess import images_to_batch
 
 
@@ -119,41 +120,50 @@ def majority_rows(dataset) -> np.ndarray:
     return (dataset.votes == top).sum(axis=1) == 1
 
 
-def evaluate_model(model, dataset, tta: bool = False, curve: dict | None = None) -> dict:
+def evaluate_model(model, dataset, tta: bool = False, curve: dict | None = None,
+                   votes: np.ndarray | None = None) -> dict:
     """:func:`classification_metrics` of ``model`` on a :class:`~fakeblock.data.FaceDataset`,
     and the calibration of its scores after ``curve`` (:mod:`fakeblock.calibration`):
     ``ece``, ``mean_confidence`` and the ``reliability`` bins. FER+ data: accuracy
-    against the majority vote (:func:`majority_rows`), calibration against the
-    annotators' vote share on every face."""
+    against the majority vote (:func:`majority_rows`). Calibration is measured
+    against the annotators' vote share where there are votes (FER+ data's own,
+    or ``votes`` joined onto FER2013 faces), else against the label."""
+    votes = dataset.votes if votes is None else votes
     scores = calibrate(predict_scores(model, dataset.images, tta=tta), curve)
-    calibration = reliability(scores, dataset.labels, votes=dataset.votes)
+    calibration = reliability(scores, dataset.labels, votes=votes)
     counted = majority_rows(dataset)
     return {**classification_metrics(dataset.labels[counted], scores[counted].argmax(axis=1), dataset.classes),
             "ece": calibration["ece"], "mean_confidence": calibration["mean_confidence"],
-            "calibrated_against": "label" if dataset.votes is None else "vote share",
+            "calibrated_against": "label" if votes is None else "vote share",
             "reliability": calibration["bins"]}
 
 
-def fit_calibration(model, dataset) -> dict:
+def fit_calibration(model, dataset, votes: np.ndarray | None = None) -> dict:
     """Fit the model's calibration curves (plain and ``--tta``) on ``dataset``,
-    faces it did not train on (FER+: against the share of annotators who chose
-    the top class); returns the model card's ``calibration`` entry."""
-    against = "the label" if dataset.votes is None else "the annotators' vote share"
+    faces it did not train on, against the share of annotators who chose the
+    top class where there are votes (as :func:`evaluate_model`), else against
+    the label; returns the model card's ``calibration`` entry."""
+    votes = dataset.votes if votes is None else votes
+    against = "the label" if votes is None else "the annotators' vote share"
     fitted = {"method": f"isotonic regression of the top score against {against} (fakeblock.calibration)",
               "fitted_on": f"validation, {len(dataset)} faces"}
     for key, tta in (("plain", False), ("tta", True)):
         scores = predict_scores(model, dataset.images, tta=tta)
-        fitted[key] = fit_confidence_curve(scores, agreement(scores, dataset.labels, dataset.votes))
+        fitted[key] = fit_confidence_curve(scores, agreement(scores, dataset.labels, votes))
     return fitted
 
 
-def calibrate_and_evaluate(model, model_name: str, validation, test=None) -> tuple:
+def calibrate_and_evaluate(model, model_name: str, validation, test=None, ferplus=None) -> tuple:
     """Fit the model's calibration on ``validation`` (:func:`fit_calibration`),
     then evaluate it, calibrated, on ``validation`` and ``test`` (where given),
-    printing each report. Returns the card's ``calibration`` and ``metrics``."""
-    calibration = fit_calibration(model, validation)
-    metrics = {name: evaluate_model(model, split, curve=calibration["plain"])
-               for name, split in (("validation", validation), ("test", test)) if split is not None}
+    printing each report. ``ferplus``: FER+ data holding the same faces, whose
+    votes the confidence is fitted and measured against (a model that learned
+    from them). Returns the card's ``calibration`` and ``metrics``."""
+    splits = {name: split for name, split in (("validation", validation), ("test", test)) if split is not None}
+    votes = {name: None if ferplus is None else ferplus_votes_for(split, ferplus) for name, split in splits.items()}
+    calibration = fit_calibration(model, validation, votes["validation"])
+    metrics = {name: evaluate_model(model, split, curve=calibration["plain"], votes=votes[name])
+               for name, split in splits.items()}
     for name, split_metrics in metrics.items():
         print(format_report(split_metrics, f"{model_name} on {name}"))
     return calibration, metrics
@@ -203,10 +213,11 @@ def plot_validation_confusion(metrics: dict, model_path: Path):
 
 
 def evaluate_saved(model_path: Path, dataset, usage: str | None = None, tta: bool = False,
-                   report_json=None) -> dict:
+                   report_json=None, ferplus=None) -> dict:
     """The ``--evaluate`` command: a saved model's report on one split of
     ``dataset`` (default PrivateTest where present, else PublicTest), printed,
-    and written as JSON with its reliability diagram where ``report_json`` is given."""
+    and written as JSON with its reliability diagram where ``report_json`` is given.
+    ``ferplus``: measure the confidence against these FER+ votes on the same faces."""
     from .calibration import card_curve
     from .errors import FakeBlockError
     from .modelfile import read_card
@@ -219,7 +230,8 @@ def evaluate_saved(model_path: Path, dataset, usage: str | None = None, tta: boo
         raise FakeBlockError(f"{dataset.source}: no {usage} rows to evaluate on (rows per split: {sizes})")
     model = load_model(model_path)
     check_model_classes(model, model_path, dataset)
-    metrics = evaluate_model(model, subset, tta=tta, curve=card_curve(read_card(model_path), tta))
+    metrics = evaluate_model(model, subset, tta=tta, curve=card_curve(read_card(model_path), tta),
+                             votes=None if ferplus is None else ferplus_votes_for(subset, ferplus))
     title = f"{model_path.name} on {usage}{' with TTA' if tta else ''}"
     print(format_report(metrics, title))
     if report_json:

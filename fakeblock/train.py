@@ -134,9 +134,9 @@ def voted_targets(targets_: np.ndarray, train: FaceDataset, votes: dict) -> np.n
     """Blend FER2013's single labels with the FER+ annotators' votes on the same
     faces (``votes["path"]``, a FER+ folder): ``(1 - weight) * labels + weight * votes``
     where FER+ has the face, the label alone elsewhere."""
-    from .data import ferplus_votes_for, load_ferplus_folder
+    from .data import ferplus_votes_for
 
-    joined = ferplus_votes_for(train, load_ferplus_folder(votes["path"], skip_bad_rows=True))
+    joined = ferplus_votes_for(train, load_votes(votes))
     found = ~np.isnan(joined).any(axis=1)
     print(f"FER+ votes found for {found.sum()} of {len(train)} training faces")
     blended = targets_.copy()
@@ -268,6 +268,14 @@ def describe_votes(folder, weight: float, labels: str) -> dict:
     return {"folder": folder.name, "path": str(folder.resolve()), "weight": weight}
 
 
+def load_votes(votes: dict) -> FaceDataset | None:
+    """The FER+ data a :func:`describe_votes` entry names (None for none): a model
+    trained with FER+ votes has its confidence fitted to their share."""
+    from .data import load_ferplus_folder
+
+    return load_ferplus_folder(votes["path"], skip_bad_rows=True) if votes else None
+
+
 def copy_weights(path, model):
     """Start ``model`` from the weights of the saved model at ``path``: every
     layer, or every layer but the classifier where the two differ in classes."""
@@ -372,7 +380,8 @@ def save_trained(config: TrainConfig, run: RunFolder, best: dict, dataset: FaceD
     from .models import batchnorm_layers, load_model
 
     model = load_model(run.best)
-    calibration, metrics = calibrate_and_evaluate(model, model_path.name, splits.validation, splits.test)
+    calibration, metrics = calibrate_and_evaluate(model, model_path.name, splits.validation, splits.test,
+                                                  load_votes(config.votes))
     history = pd.read_csv(run.log)
     card = {
         "model": model_path.name,
@@ -419,11 +428,12 @@ def load_saved(model_path: Path, dataset: FaceDataset) -> tuple:
     return model, read_card(model_path) or {"model": model_path.name}
 
 
-def recalibrate_saved(model_path: Path, dataset: FaceDataset, splits: Splits, seed: int):
+def recalibrate_saved(model_path: Path, dataset: FaceDataset, splits: Splits, seed: int, votes: dict):
     """The ``--recalibrate`` command, for models trained before FakeBlock measured
     BatchNorm statistics on un-augmented faces: measure them, fit the confidence
-    calibration again, re-evaluate, and rewrite the model, its TF Lite copy, its
-    card and its plots atomically."""
+    calibration again (against ``votes``' share where given, :func:`describe_votes`),
+    re-evaluate, and rewrite the model, its TF Lite copy, its card and its plots
+    atomically."""
     from .evaluate import calibrate_and_evaluate, plot_validation_confusion
     from .models import recalibrate_batchnorm
 
@@ -432,7 +442,7 @@ def recalibrate_saved(model_path: Path, dataset: FaceDataset, splits: Splits, se
         raise FakeBlockError(f"{model_path}: the {model.name} network has no BatchNorm layers "
                              "to recalibrate")
     calibration, metrics = calibrate_and_evaluate(model, f"{model_path.name}, recalibrated",
-                                                  splits.validation, splits.test)
+                                                  splits.validation, splits.test, load_votes(votes))
     card.update(classes=list(dataset.classes), batchnorm_statistics=CALIBRATED, calibration=calibration,
                 metrics=metrics)
     save_model_files(model, model_path, card)
@@ -440,16 +450,18 @@ def recalibrate_saved(model_path: Path, dataset: FaceDataset, splits: Splits, se
     print(f"Saved {model_path}, its card and its plots")
 
 
-def calibrate_saved(model_path: Path, dataset: FaceDataset, splits: Splits):
+def calibrate_saved(model_path: Path, dataset: FaceDataset, splits: Splits, votes: dict):
     """The ``--calibrate-confidence`` command: fit a saved model's confidence
-    calibration on the validation faces and rewrite its card (calibration and
-    metrics) and plots, and its TF Lite copy where that is missing or stale;
-    the ``.keras`` file itself is unchanged."""
+    calibration on the validation faces (against ``votes``' share where given,
+    :func:`describe_votes`) and rewrite its card (calibration and metrics) and
+    plots, and its TF Lite copy where that is missing or stale; the ``.keras``
+    file itself is unchanged."""
     from .evaluate import calibrate_and_evaluate, plot_validation_confusion, write_json
     from .modelfile import current_lite_copy
 
     model, card = load_saved(model_path, dataset)
-    calibration, metrics = calibrate_and_evaluate(model, model_path.name, splits.validation, splits.test)
+    calibration, metrics = calibrate_and_evaluate(model, model_path.name, splits.validation, splits.test,
+                                                  load_votes(votes))
     card.update(classes=list(dataset.classes), calibration=calibration, metrics=metrics)
     if current_lite_copy(model_path, card):
         write_json(card, model_path.with_suffix(".json"))

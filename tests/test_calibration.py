@@ -158,5 +158,7 @@ def test_a_ferplus_model_is_calibrated_against_the_annotators_vote_share():
     votes = np.array([[0.6, 0.4, 0.0], [0.1, 0.3, 0.6]])
     np.testing.assert_allclose(agreement(scores, np.array([0, 2])), [1.0, 0.0])  # against the label
     np.testing.assert_allclose(agreement(scores, np.array([0, 2]), votes), [0.6, 0.3])  # share who chose it
+    no_votes = np.array([[0.6, 0.4, 0.0], [np.nan] * 3])
+    np.testing.assert_allclose(agreement(scores, np.array([0, 1]), no_votes), [0.6, 1.0])  # no votes: the label
     measured = reliability(scores, np.array([0, 2]), votes=votes)
     assert measured["ece"] == pytest.approx((abs(0.7 - 0.6) + abs(0.5 - 0.3)) / 2)

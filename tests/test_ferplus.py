@@ -132,6 +132,26 @@ def test_votes_join_fer2013_faces_by_their_pixels_and_blend_into_the_targets(tmp
     np.testing.assert_array_equal(blended[3], np.eye(7)[3])  # no FER+ votes: the label alone
 
 
+def test_a_model_trained_with_votes_has_its_confidence_calibrated_against_their_share(tmp_path):
+    root, labels = make_ferplus(tmp_path / "fp")
+    images, _ = synthetic_faces(91)
+    csv = write_fer_csv(tmp_path / "fer2013.csv", images, labels, ["Training"] * 70 + ["PublicTest"] * 21)
+    common = ("--data", csv, "--cache-dir", tmp_path / "cache", "--out", tmp_path, "--work-dir", tmp_path / "runs")
+    result = run_script("BuildTrainTestCNN.py", "--votes", root, "--arch", "original", "--recipe", "improved",
+                        "--epochs", 1, "--name", "joint", *common)
+    assert result.returncode == 0, result.stderr
+    card = json.loads((tmp_path / "joint.json").read_text())
+    assert "vote share" in card["calibration"]["method"]
+    assert card["metrics"]["validation"]["calibrated_against"] == "vote share"
+    assert card["metrics"]["validation"]["n"] == 21  # accuracy still against FER2013's labels, every face
+    for flags, against in ((("--votes", root), "vote share"), ((), "label")):
+        report = tmp_path / "report.json"
+        result = run_script("BuildTrainTestCNN.py", "--evaluate", "--usage", "PublicTest", "--model",
+                            tmp_path / "joint.keras", "--report-json", report, *flags, *common)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(report.read_text())["calibrated_against"] == against
+
+
 def test_votes_flag_checks_its_folder(tmp_path, small_csv):
     result = run_script("BuildTrainTestCNN.py", "--data", small_csv, "--votes", tmp_path,
                         "--work-dir", tmp_path / "runs", "--out", tmp_path)
