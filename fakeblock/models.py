@@ -152,8 +152,12 @@ def recalibrate_batchnorm(model, faces: np.ndarray, batch_size: int = 256):
 
 
 def to_tflite(model) -> bytes:
-    """The model converted to TensorFlow Lite (float32, any batch size): what the
-    app runs, without TensorFlow, through LiteRT."""
+    """The model converted to TensorFlow Lite (any batch size): what the app
+    runs, without TensorFlow, through LiteRT. Its weights are stored as 8-bit
+    integers (dynamic-range quantization; the arithmetic stays float): a
+    quarter of the size and about 2.5 times as fast on one face, for scores
+    within 0.03 of the Keras model's (the shipped models: the same top class
+    on 99.2-99.7 % of PublicTest, accuracy the same or up to 0.06 point higher)."""
     import tensorflow as tf
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
@@ -167,5 +171,6 @@ def to_tflite(model) -> bytes:
     # original network's weights (a 8 KB file scoring NaN)
     frozen = convert_variables_to_constants_v2(serve.get_concrete_function())
     converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen])
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
     with stderr_silenced():
         return converter.convert()

@@ -39,7 +39,8 @@ def test_training_ships_a_tflite_copy_that_scores_as_keras_does(trained_model):
     assert (lite.engine.name, keras.engine.name) == ("lite", "keras")
     faces = np.random.default_rng(0).uniform(0, 255, (4, 48, 48, 1)).astype(np.float32)
     for n in (1, 4, 1, 2):  # the interpreter is resized between sizes
-        np.testing.assert_allclose(lite.classify_batch(faces[:n]), keras.classify_batch(faces[:n]), atol=1e-5)
+        np.testing.assert_allclose(lite.classify_batch(faces[:n]), keras.classify_batch(faces[:n]),
+                                   atol=0.03)  # its weights are 8-bit integers
 
 
 def test_a_stale_copy_is_not_trusted(tmp_path, trained_model):
