@@ -173,7 +173,7 @@ def _open_outputs(source, args) -> dict:
         outputs["json"] = JsonLinesSink(args.json)
     if args.summary:
         from .timeline import TimelineRecorder
-        outputs["timeline"] = TimelineRecorder(Path(args.summary), source.label)
+        outputs["timeline"] = TimelineRecorder(Path(args.summary), source.label, fps=source.fps)
     return outputs
 
 

@@ -68,7 +68,7 @@ def analyze_one(video, out, options: dict) -> dict:
         pipeline = _pipeline(options)
         source = VideoSource(video)
         try:
-            recorder = TimelineRecorder(partial, source.label, pipeline.classes)
+            recorder = TimelineRecorder(partial, source.label, pipeline.classes, source.fps)
             for frame in source:
                 recorder.add(frame, pipeline.process(frame.image, frame.index, frame.new_scene).faces)
         finally:
@@ -93,9 +93,7 @@ def _row_from_summary(folder: Path) -> dict:
     import json
 
     summary = json.loads((folder / "summary.json").read_text())
-    timeline = pd.read_csv(folder / "timeline.csv", usecols=["time_s"])
-    times = timeline["time_s"].dropna()
-    return {"frames": summary["frames"], "duration_s": round(float(times.max()), 3) if len(times) else None,
+    return {"frames": summary["frames"], "duration_s": summary.get("duration_s"),
             "faces_tracked": len(summary["tracks"]), "dominant_emotion": summary["overall"]["dominant"]}
 
 

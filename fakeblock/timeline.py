@@ -26,9 +26,11 @@ def to_frame(rows: list, classes) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=BASE_COLUMNS + list(classes))
 
 
-def summarize(timeline: pd.DataFrame, classes, source: str, frames: int) -> dict:
+def summarize(timeline: pd.DataFrame, classes, source: str, frames: int,
+              duration_s: float | None = None) -> dict:
     """Per track and overall: span, frame count, share of time in each emotion, dominant
-    one, and share of time uncertain (top score under ``--min-confidence``)."""
+    one, and share of time uncertain (top score under ``--min-confidence``);
+    ``frames`` and ``duration_s`` are the whole run's, faces or not."""
     def shares(rows):
         counts = rows["emotion"].value_counts()
         share = {c: round(float(counts.get(c, 0)) / max(1, len(rows)), 4) for c in classes}
@@ -48,7 +50,8 @@ def summarize(timeline: pd.DataFrame, classes, source: str, frames: int) -> dict
                        "frames": len(rows), "share": share, "dominant": dominant,
                        "uncertain_share": uncertain_share(rows)})
     share, dominant = shares(timeline)
-    return {"source": source, "frames": frames, "face_rows": len(timeline), "tracks": tracks,
+    return {"source": source, "frames": frames, "duration_s": duration_s, "face_rows": len(timeline),
+            "tracks": tracks,
             "overall": {"share": share, "dominant": dominant, "uncertain_share": uncertain_share(timeline)}}
 
 
@@ -88,19 +91,29 @@ def plot_timeline(timeline: pd.DataFrame, classes, source: str, path: Path, min_
 
 class TimelineRecorder:
     """Collects every face of a run; ``save`` writes timeline.csv, timeline.png and
-    summary.json into ``folder`` (also after Ctrl-C or a stopped camera)."""
+    summary.json into ``folder`` (also after Ctrl-C or a stopped camera).
+    ``fps``: the source's frame rate, where it has one (the run's duration is
+    the last frame's time plus one frame)."""
 
-    def __init__(self, folder: Path, source: str, classes=()):
-        self.folder, self.source, self.classes = Path(folder), source, tuple(classes)
+    def __init__(self, folder: Path, source: str, classes=(), fps: float | None = None):
+        self.folder, self.source, self.classes, self.fps = Path(folder), source, tuple(classes), fps
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise FakeBlockError(f"{folder}: cannot create the summary folder ({e.strerror})") from None
-        self.rows, self.frames = [], 0
+        self.rows, self.frames, self.last_time = [], 0, None
 
     def add(self, frame, faces: list):
         self.rows.extend(timeline_rows(frame, faces))
         self.frames += 1
+        self.last_time = frame.time_s
+
+    @property
+    def duration_s(self) -> float | None:
+        """How long the frames seen so far last (None for still images)."""
+        if self.last_time is None:
+            return None
+        return round(self.last_time + (1 / self.fps if self.fps else 0.0), 3)
 
     def save(self) -> list:
         """Write the three files; returns their paths."""
@@ -108,8 +121,8 @@ class TimelineRecorder:
         csv_path = self.folder / "timeline.csv"
         write_text(csv_path, timeline.to_csv(index=False))
         summary_path = self.folder / "summary.json"
-        write_text(summary_path, json.dumps(summarize(timeline, self.classes, self.source, self.frames),
-                                            indent=2))
+        write_text(summary_path, json.dumps(summarize(timeline, self.classes, self.source, self.frames,
+                                                      self.duration_s), indent=2))
         plot_path = self.folder / "timeline.png"
         plot_timeline(timeline, self.classes, self.source, plot_path)
         return [csv_path, plot_path, summary_path]

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import ROOT, run_script, write_video
@@ -34,6 +35,7 @@ def check_results(results, recordings):
     assert broken["status"] == "failed" and "broken.mp4: not a readable video" in broken["error"]
     done = index[index["status"] == "done"]
     assert sorted(done["frames"]) == [12, 16, 20] and (done["faces_tracked"] == 1).all()
+    assert np.allclose(done["duration_s"], done["frames"] / 30, atol=2e-3)  # the video's length, 30 fps
     assert sorted(p.name for p in results.iterdir()) == ["index.csv", "session0", "session1", "session2"]
     for video in sorted(recordings.glob("session*.avi")):
         assert {p.name for p in (results / video.stem).iterdir()} == {"timeline.csv", "timeline.png",

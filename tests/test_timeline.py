@@ -45,6 +45,7 @@ def test_two_faces_give_two_tracks_with_their_spans(tmp_path, two_face_video, tr
 
     summary = json.loads((summary_dir / "summary.json").read_text())
     assert summary["frames"] == 300 and summary["face_rows"] == len(timeline)
+    assert summary["duration_s"] == pytest.approx(10.0)  # 300 frames at 30 fps, faces or not
     for track in summary["tracks"]:
         rows = timeline[timeline["track"] == track["track"]]
         assert track["frames"] == len(rows)
