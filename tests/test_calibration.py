@@ -99,9 +99,9 @@ def test_the_app_reports_the_calibrated_scores(calibrated_model, astronaut_face)
     batch = cv2.resize(cv2.cvtColor(astronaut_face, cv2.COLOR_BGR2GRAY), (48, 48)).astype(np.float32)[None, :, :, None]
     raw = np.asarray(load_model(calibrated_model).predict_on_batch(batch))
     expected = calibrate(raw, card_curve(read_card(calibrated_model), tta=False))
-    for engine in ("lite", "keras"):
+    for engine, tolerance in (("keras", 1e-5), ("lite", 0.03)):  # the TF Lite copy's weights are 8-bit
         np.testing.assert_allclose(EmotionClassifier(calibrated_model, engine=engine).classify_batch(batch),
-                                   expected, atol=1e-5)
+                                   expected, atol=tolerance)
 
 
 def run_photo(tmp_path, model, astronaut_face, *flags):
