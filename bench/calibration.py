@@ -66,13 +66,12 @@ def main():
         order = rng.permutation(len(labels))
         halves = order[: len(order) // 2], order[len(order) // 2:]
         for fit, held in (halves, halves[::-1]):
-            def ece(held_scores):
-                return reliability(held_scores, labels[held], votes=votes[held])["ece"]
-            results["none"].append(ece(scores[held]))
             temperature = fit_temperature(scores[fit], labels[fit], votes[fit])
-            results["temperature"].append(ece(with_temperature(scores[held], temperature)))
             curve = fit_confidence_curve(scores[fit], agreement(scores[fit], labels[fit], votes[fit]))
-            results["isotonic curve (FakeBlock)"].append(ece(calibrate(scores[held], curve)))
+            for name, calibrated in (("none", scores[held]),
+                                     ("temperature", with_temperature(scores[held], temperature)),
+                                     ("isotonic curve (FakeBlock)", calibrate(scores[held], curve))):
+                results[name].append(reliability(calibrated, labels[held], votes=votes[held])["ece"])
     floor = noise_floor(calibrate(scores, fit_confidence_curve(scores, agreement(scores, labels, votes))).max(1),
                         len(labels) // 2, rng)
     rows = [{"method": name, "ECE on the held half": f"{np.mean(eces):.4f}"} for name, eces in results.items()]
