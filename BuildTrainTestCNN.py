@@ -164,7 +164,7 @@ def run(args):
         dataset, arch=args.arch, recipe=args.recipe, epochs=args.epochs, labels=args.labels,
         label_mode=args.label_mode, seed=args.seed, learning_rate=args.learning_rate,
         init_from=args.init_from, teachers=args.teacher, teacher_weight=args.teacher_weight,
-        votes=args.votes, votes_weight=args.votes_weight, ema=args.ema,
+        votes=votes, ema=args.ema,
         camera=args.camera_augmentation), args.resume, args.fresh)
     train.announce(config, splits, run_folder)
 

@@ -3,9 +3,10 @@
 The two models ship in ``fakeblock/facedetector/`` (see its NOTICE.md): the
 short-range one, for faces that fill a fair part of the picture (webcams,
 photos), and the full-range one, for small faces further off, which the
-detector falls back to on a frame where the short-range model finds none. Both see the frame letterboxed into a square; their raw outputs (a box
-and six key points per anchor, and a score) are decoded here, as MediaPipe's
-SSD decoder does, and overlapping boxes merged by non-maximum suppression.
+detector falls back to on a frame where the short-range model finds none.
+Both see the frame letterboxed into a square; their raw outputs (a box and six
+key points per anchor, and a score) are decoded here, as MediaPipe's SSD
+decoder does, and overlapping boxes merged by non-maximum suppression.
 """
 
 from dataclasses import dataclass

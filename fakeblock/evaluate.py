@@ -153,6 +153,11 @@ def fit_calibration(model, dataset, votes: np.ndarray | None = None) -> dict:
     return fitted
 
 
+def votes_on(faces, ferplus) -> np.ndarray | None:
+    """The FER+ votes on ``faces`` where ``ferplus`` data is given, else None."""
+    return None if ferplus is None else ferplus_votes_for(faces, ferplus)
+
+
 def calibrate_and_evaluate(model, model_name: str, validation, test=None, ferplus=None) -> tuple:
     """Fit the model's calibration on ``validation`` (:func:`fit_calibration`),
     then evaluate it, calibrated, on ``validation`` and ``test`` (where given),
@@ -160,7 +165,7 @@ def calibrate_and_evaluate(model, model_name: str, validation, test=None, ferplu
     votes the confidence is fitted and measured against (a model that learned
     from them). Returns the card's ``calibration`` and ``metrics``."""
     splits = {name: split for name, split in (("validation", validation), ("test", test)) if split is not None}
-    votes = {name: None if ferplus is None else ferplus_votes_for(split, ferplus) for name, split in splits.items()}
+    votes = {name: votes_on(split, ferplus) for name, split in splits.items()}
     calibration = fit_calibration(model, validation, votes["validation"])
     metrics = {name: evaluate_model(model, split, curve=calibration["plain"], votes=votes[name])
                for name, split in splits.items()}
@@ -231,7 +236,7 @@ def evaluate_saved(model_path: Path, dataset, usage: str | None = None, tta: boo
     model = load_model(model_path)
     check_model_classes(model, model_path, dataset)
     metrics = evaluate_model(model, subset, tta=tta, curve=card_curve(read_card(model_path), tta),
-                             votes=None if ferplus is None else ferplus_votes_for(subset, ferplus))
+                             votes=votes_on(subset, ferplus))
     title = f"{model_path.name} on {usage}{' with TTA' if tta else ''}"
     print(format_report(metrics, title))
     if report_json:

@@ -320,9 +320,10 @@ def choose_splits(dataset: FaceDataset, split: str, seed: int) -> Splits:
 def new_config(dataset: FaceDataset, *, arch: str = "default", recipe: str = "improved", epochs: int = 40,
                labels: str = "fer2013", label_mode: str = "probability", seed: int = 1337,
                learning_rate: float | None = None, init_from=None, teachers=(), teacher_weight: float = 0.5,
-               votes=None, votes_weight: float = 0.5, ema: bool = False, camera: bool = False) -> TrainConfig:
-    """The settings of a new run on ``dataset``, with every model and folder it
-    names checked first; the keyword arguments are BuildTrainTestCNN.py's flags."""
+               votes: dict | None = None, ema: bool = False, camera: bool = False) -> TrainConfig:
+    """The settings of a new run on ``dataset``, with every model it names checked
+    first; the keyword arguments are BuildTrainTestCNN.py's flags, but ``votes``
+    is the FER+ folder as :func:`describe_votes` checked it."""
     settings = dict(RECIPES[recipe])
     if learning_rate:
         settings["learning_rate"] = learning_rate
@@ -339,7 +340,7 @@ def new_config(dataset: FaceDataset, *, arch: str = "default", recipe: str = "im
                        classes=dataset.classes, recipe_settings=settings,
                        init_from=describe_start(init_from, arch, dataset.classes) if init_from else {},
                        teachers=describe_teachers(teachers, dataset.classes),
-                       votes=describe_votes(votes, votes_weight, labels) if votes else {})
+                       votes=votes or {})
 
 
 def announce(config: TrainConfig, splits: Splits, run: RunFolder):
