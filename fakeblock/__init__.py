@@ -2,9 +2,10 @@
 
 The Python API (:mod:`fakeblock.api`): ``analyze_image``, ``analyze_video``,
 ``Recognizer``, and ``analyze_videos`` for many videos at once
-(:mod:`fakeblock.batch`). The package's modules follow the data: ``sources`` -> ``detect`` -> ``preprocess`` -> ``classify`` -> ``pipeline``
-(following and smoothing) -> ``overlay`` -> ``sinks``/``timeline``; ``data``,
-``models``, ``train`` and ``evaluate`` make the model. Nothing heavy is
+(:mod:`fakeblock.batch`). The package's modules follow the data: ``sources``
+-> ``detect`` -> ``preprocess`` -> ``classify`` -> ``pipeline`` (following and
+smoothing) -> ``overlay`` -> ``sinks``/``timeline``; ``data``, ``models``,
+``train`` and ``evaluate`` make the model. Nothing heavy is
 imported until it is used.
 """
 
