@@ -3,38 +3,56 @@
 A model's top score is *calibrated* when, of the faces it gives 70 %, about
 70 % are right. FakeBlock fits, on faces the model did not train on, an
 increasing curve from the model's top score to the share of faces that are
-right at that score (isotonic regression; Zadrozny and Elkan, 2002), and
-rescales the other classes' scores so that they still sum to one. The curve
-never changes which class is on top, so accuracy is unchanged. One curve is
-fitted for plain scores and one for the mirrored-face average (``--tta``);
-both are kept in the model card (``calibration``), and every path that scores
-faces (evaluation, the app, ``analyze_video``) applies them.
+right at that score (isotonic regression; Zadrozny and Elkan, 2002), then
+averages the curve within eight bins of equal numbers of faces, so that a
+model's confidence takes eight values, like a forecast of rain in steps of
+ten per cent ("scaling-binning"; Kumar, Liang and Ma, 2019: a confidence
+with a few values can be checked on a few thousand faces, a continuous one
+cannot). The other classes' scores are rescaled so that they still sum to
+one. The curve never changes which class is on top, so accuracy is
+unchanged. One curve is fitted for plain scores and one for the
+mirrored-face average (``--tta``); both are kept in the model card
+(``calibration``), and every path that scores faces (evaluation, the app,
+``analyze_video``) applies them.
 
 Temperature scaling, the usual one-number method, was measured first and
 left: label smoothing piles the FakeBlock models' top scores up near 0.91,
 where they are right more often than that, while scores near 0.8 are right
-less often, and no single temperature mends both (README, "Confidence").
+less often, and no single temperature mends both (docs/models.md,
+"Confidence calibration").
 """
 
 import numpy as np
 
 ECE_BINS = 15
 MOST_SURE = 0.99
+LEVELS = 8  # values a calibrated top score takes
+STEP = 5e-7  # width of a step in the curve's breakpoints
 
 
-def fit_confidence_curve(scores: np.ndarray, right: np.ndarray) -> dict:
-    """The isotonic curve from top score to the share of ``right`` predictions,
-    as breakpoints ``{"top_score": [...], "calibrated": [...]}`` for the card.
+def fit_confidence_curve(scores: np.ndarray, right: np.ndarray, levels: int = LEVELS) -> dict:
+    """The curve from top score to the share of ``right`` predictions: isotonic,
+    then flat within ``levels`` bins of equal numbers of faces (the mean of the
+    isotonic curve over each bin's faces). Returned as the breakpoints of a
+    piecewise-linear curve, ``{"top_score": [...], "calibrated": [...]}``, for
+    the card: a bin's edge is a step there, a rise over ``STEP``.
 
     The curve stays between chance (one over the classes) and ``MOST_SURE``:
     the few faces at either end of the validation set would otherwise pin it
     to 0 or to a certainty that no face deserves."""
     from sklearn.isotonic import IsotonicRegression
 
-    curve = IsotonicRegression(y_min=1 / scores.shape[1], y_max=MOST_SURE, out_of_bounds="clip")
-    curve.fit(scores.max(axis=1), right.astype(float))
-    return {"top_score": [round(float(v), 6) for v in curve.X_thresholds_],
-            "calibrated": [round(float(v), 6) for v in curve.y_thresholds_]}
+    top = scores.max(axis=1).astype(float)
+    isotonic = IsotonicRegression(y_min=1 / scores.shape[1], y_max=MOST_SURE, out_of_bounds="clip")
+    fitted = isotonic.fit(top, right.astype(float)).predict(top)
+    ranked = np.sort(top)
+    edges = np.unique(np.round(ranked[np.arange(1, levels) * len(ranked) // levels], 6))
+    edges = edges[edges > ranked[0]]  # no empty bin below the lowest score
+    which = np.searchsorted(edges, top, side="right")
+    level = np.bincount(which, fitted, len(edges) + 1) / np.bincount(which, minlength=len(edges) + 1)
+    top_score = np.concatenate([[0.0], np.column_stack([edges - STEP, edges]).ravel(), [1.0]])
+    return {"top_score": [round(float(v), 7) for v in top_score],
+            "calibrated": [round(float(v), 6) for v in np.repeat(level, 2)]}
 
 
 def calibrate(scores: np.ndarray, curve: dict | None) -> np.ndarray:

@@ -12,7 +12,7 @@ from sklearn.metrics import (
 )
 
 from .atomic import save_figure, write_text
-from .calibration import agreement, calibrate, fit_confidence_curve, reliability
+from .calibration import LEVELS, agreement, calibrate, fit_confidence_curve, reliability
 from .data import ferplus_votes_for
 from .preprocess import images_to_batch
 
@@ -145,7 +145,8 @@ def fit_calibration(model, dataset, votes: np.ndarray | None = None) -> dict:
     the label; returns the model card's ``calibration`` entry."""
     votes = dataset.votes if votes is None else votes
     against = "the label" if votes is None else "the annotators' vote share"
-    fitted = {"method": f"isotonic regression of the top score against {against} (fakeblock.calibration)",
+    fitted = {"method": (f"isotonic regression of the top score against {against}, in {LEVELS} levels "
+                         "(scaling-binning; fakeblock.calibration)"),
               "fitted_on": f"validation, {len(dataset)} faces"}
     for key, tta in (("plain", False), ("tta", True)):
         scores = predict_scores(model, dataset.images, tta=tta)

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from fakeblock.calibration import calibrate, fit_confidence_curve, reliability
+from fakeblock.calibration import LEVELS, calibrate, fit_confidence_curve, reliability
 
 
 def overconfident_scores(n, seed):
@@ -39,6 +39,21 @@ def test_the_curve_fitted_on_one_sample_calibrates_another():
     curve = fit_confidence_curve(fit_scores, fit_scores.argmax(1) == fit_labels)
     before, after = reliability(scores, labels)["ece"], reliability(calibrate(scores, curve), labels)["ece"]
     assert before > 0.1 and after < 0.03
+
+
+def test_calibrated_confidence_takes_a_few_values():
+    fit_scores, fit_labels = overconfident_scores(4000, seed=1)
+    curve = fit_confidence_curve(fit_scores, fit_scores.argmax(1) == fit_labels)
+    assert (np.diff(curve["top_score"]) > 0).all() and (np.diff(curve["calibrated"]) >= 0).all()
+    top = np.random.default_rng(2).uniform(0.5, 1.0, 4000)
+    scores = np.column_stack([top] + [(1 - top) / 6] * 6)  # no close runner-up
+    assert len(np.unique(calibrate(scores, curve).max(axis=1).round(5))) == LEVELS
+
+
+def test_a_curve_fitted_on_faces_all_scored_alike_is_flat():
+    scores = np.tile([[0.6, 0.3, 0.1]], (10, 1))
+    curve = fit_confidence_curve(scores, np.arange(10) < 4)
+    np.testing.assert_allclose(curve["calibrated"], 0.4)
 
 
 @settings(max_examples=60, deadline=None)
