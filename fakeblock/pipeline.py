@@ -7,10 +7,10 @@ import numpy as np
 
 from .classify import EmotionClassifier
 from .detect import PHOTO_PAD, FaceDetector, FaceTracker
+from .preprocess import to_gray
 
 #: The face finders ``build_pipeline`` knows (``--detector``): BlazeFace is the default.
 DETECTORS = ("blazeface", "haar")
-from .preprocess import to_gray
 
 
 @dataclass
