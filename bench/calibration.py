@@ -26,7 +26,6 @@ from fakeblock.calibration import MOST_SURE, agreement, calibrate, fit_confidenc
 from fakeblock.data import ferplus_votes_for, load_dataset, load_ferplus_folder
 from fakeblock.evaluate import predict_scores
 
-
 PRIVATE_TEST = 3589  # faces in FER2013's PrivateTest, where the issue's bar is measured
 
 

@@ -16,7 +16,7 @@ from fakeblock.sources import DemoSource
 
 def rss_mb() -> float:
     with open("/proc/self/status") as status:
-        return next(int(l.split()[1]) for l in status if l.startswith("VmRSS")) / 1024
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
 
 
 def main():

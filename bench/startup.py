@@ -99,7 +99,8 @@ def main():
                              "memory vs Keras": result["peak MB"] / keras["peak MB"]})
     print(table(rows, ["run", "engine", "seconds", "peak MB", "time vs Keras", "memory vs Keras"]))
     app = closure(requirement_names(ROOT / "requirements.txt"))
-    training = closure(requirement_names(ROOT / "requirements.txt") + requirement_names(ROOT / "requirements-train.txt"))
+    training = closure(requirement_names(ROOT / "requirements.txt")
+                       + requirement_names(ROOT / "requirements-train.txt"))
     print(table([{"install": "the app (requirements.txt)", "packages": len(app), "MB": size_mb(app)},
                  {"install": "app + training (+ requirements-train.txt)", "packages": len(training),
                   "MB": size_mb(training)}], ["install", "packages", "MB"]))

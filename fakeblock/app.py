@@ -10,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from .modelfile import DEFAULT_MODEL, check_model_file
 from .errors import FakeBlockError
+from .modelfile import DEFAULT_MODEL, check_model_file
 from .overlay import render
 from .pipeline import DETECTORS, MIN_CONFIDENCE
 from .runtime import silence_opencv

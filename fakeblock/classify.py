@@ -7,6 +7,7 @@ from .errors import FakeBlockError
 from .modelfile import DEFAULT_MODEL, check_model_file, model_classes, read_card
 from .preprocess import faces_to_batch
 
+
 class EmotionClassifier:
     """Classifies face boxes of a gray frame in one batched model call.
 

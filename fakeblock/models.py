@@ -105,8 +105,8 @@ def build_model(arch: str, num_classes: int = 7, augment: bool = True, seed: int
 
 def load_model(path):
     """Load a ``.keras`` model for inference (Keras safe mode: no pickled code)."""
-    from .modelfile import check_model_file
     from .errors import FakeBlockError, first_line
+    from .modelfile import check_model_file
 
     path = check_model_file(path)
     try:

@@ -170,7 +170,7 @@ def test_soak_memory_stays_flat(trained_model):
 
     def rss_mb():
         with open("/proc/self/status") as status:
-            return next(int(l.split()[1]) for l in status if l.startswith("VmRSS")) / 1024
+            return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
 
     pipeline = EmotionPipeline(FaceDetector(), EmotionClassifier(trained_model))
     demo = DemoSource()

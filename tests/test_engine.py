@@ -83,7 +83,8 @@ def test_the_app_never_imports_tensorflow_or_keras(tmp_path, trained_model, astr
     cv2.imwrite(str(photo), astronaut_face)
     script = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); sys.argv = ['WebCam.py']\n"
               "from fakeblock.app import main\n"
-              f"code = main(['--source', {str(photo)!r}, '--headless', '--json', '-', '--model', {str(trained_model)!r}])\n"
+              f"code = main(['--source', {str(photo)!r}, '--headless', '--json', '-',"
+              f" '--model', {str(trained_model)!r}])\n"
               "import fakeblock\n"
               "faces = fakeblock.analyze_image(" + repr(str(photo)) + ", model=" + repr(str(trained_model)) + ")\n"
               "print(code, len(faces), sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")

@@ -76,7 +76,7 @@ def test_fer2013_csv_joined_with_fer2013new(tmp_path):
     images, labels = synthetic_faces(14)
     csv = write_fer_csv(tmp_path / "fer2013.csv", images, labels, ["Training"] * 14)
     header = "Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF"
-    rows = [f"Training,fer{i:07d}.png," + ",".join(map(str, VOTES_FOR[l])) for i, l in enumerate(labels)]
+    rows = [f"Training,fer{i:07d}.png," + ",".join(map(str, VOTES_FOR[label])) for i, label in enumerate(labels)]
     (tmp_path / "fer2013new.csv").write_text("\n".join([header, *rows]) + "\n")
     data = load_training_data(csv, "ferplus")
     np.testing.assert_array_equal(data.labels, labels)

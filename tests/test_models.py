@@ -18,11 +18,14 @@ def test_shapes(arch, classes):
 
 def test_original_network_is_the_original_layer_for_layer():
     model = build_model("original", 7, augment=False)
-    convs = [(l.filters, l.kernel_size) for l in model.layers if l.__class__.__name__ == "Conv2D"]
+
+    def layers(kind):
+        return [layer for layer in model.layers if layer.__class__.__name__ == kind]
+
+    convs = [(conv.filters, conv.kernel_size) for conv in layers("Conv2D")]
     assert convs == [(64, (5, 5)), (64, (5, 5)), (128, (4, 4))]
-    pools = [(l.pool_size, l.strides) for l in model.layers if l.__class__.__name__ == "MaxPooling2D"]
-    assert pools == [((3, 3), (2, 2))] * 2
-    assert [l.rate for l in model.layers if l.__class__.__name__ == "Dropout"] == [0.3]
+    assert [(pool.pool_size, pool.strides) for pool in layers("MaxPooling2D")] == [((3, 3), (2, 2))] * 2
+    assert [dropout.rate for dropout in layers("Dropout")] == [0.3]
     # 0.26 M parameters, as the original project's network
     assert model.count_params() == 1664 + 102464 + 131200 + (5 * 5 * 128) * 7 + 7
 

@@ -9,8 +9,8 @@ from conftest import ROOT, SHARED_DATA
 
 from fakeblock.classify import EmotionClassifier
 from fakeblock.emotions import FER2013, FERPLUS
-from fakeblock.modelfile import DEFAULT_MODEL, current_lite_copy, read_card
 from fakeblock.evaluate import predict_scores
+from fakeblock.modelfile import DEFAULT_MODEL, current_lite_copy, read_card
 
 SHIPPED = {"fer2013.keras": FER2013, "ferplus.keras": FERPLUS,
            "fer2013-original-original.keras": FER2013, "fer2013-original-improved.keras": FER2013,
