@@ -22,7 +22,7 @@ from common import ROOT, SHARED_DATA, table
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 
-from fakeblock.calibration import MOST_SURE, agreement, calibrate, fit_confidence_curve, reliability
+from fakeblock.calibration import agreement, calibrate, fit_confidence_curve, isotonic_fit, reliability
 from fakeblock.data import ferplus_votes_for, load_dataset, load_ferplus_folder
 from fakeblock.evaluate import predict_scores
 
@@ -43,10 +43,8 @@ def with_temperature(scores, temperature):
 
 
 def fit_isotonic(scores, right):
-    from sklearn.isotonic import IsotonicRegression
-
-    curve = IsotonicRegression(y_min=1 / scores.shape[1], y_max=MOST_SURE, out_of_bounds="clip")
-    curve.fit(scores.max(axis=1), right)
+    """The continuous isotonic curve, before FakeBlock bins it into levels."""
+    curve = isotonic_fit(scores, right)
     return {"top_score": curve.X_thresholds_, "calibrated": curve.y_thresholds_}
 
 

@@ -30,6 +30,15 @@ LEVELS = 8  # values a calibrated top score takes
 STEP = 5e-7  # width of a step in the curve's breakpoints
 
 
+def isotonic_fit(scores: np.ndarray, right: np.ndarray):
+    """The fitted isotonic regression (scikit-learn's) of ``right`` on the top
+    score, bounded to chance (one over the classes) ... ``MOST_SURE``."""
+    from sklearn.isotonic import IsotonicRegression
+
+    isotonic = IsotonicRegression(y_min=1 / scores.shape[1], y_max=MOST_SURE, out_of_bounds="clip")
+    return isotonic.fit(scores.max(axis=1).astype(float), right.astype(float))
+
+
 def fit_confidence_curve(scores: np.ndarray, right: np.ndarray, levels: int = LEVELS) -> dict:
     """The curve from top score to the share of ``right`` predictions: isotonic,
     then flat within ``levels`` bins of equal numbers of faces (the mean of the
@@ -40,11 +49,8 @@ def fit_confidence_curve(scores: np.ndarray, right: np.ndarray, levels: int = LE
     The curve stays between chance (one over the classes) and ``MOST_SURE``:
     the few faces at either end of the validation set would otherwise pin it
     to 0 or to a certainty that no face deserves."""
-    from sklearn.isotonic import IsotonicRegression
-
     top = scores.max(axis=1).astype(float)
-    isotonic = IsotonicRegression(y_min=1 / scores.shape[1], y_max=MOST_SURE, out_of_bounds="clip")
-    fitted = isotonic.fit(top, right.astype(float)).predict(top)
+    fitted = isotonic_fit(scores, right).predict(top)
     ranked = np.sort(top)
     edges = np.unique(np.round(ranked[np.arange(1, levels) * len(ranked) // levels], 6))
     edges = edges[edges > ranked[0]]  # no empty bin below the lowest score
