@@ -18,7 +18,7 @@ from pathlib import Path
 DATA = "data/fer2013.csv"          # Kaggle CSV (plain or .gz), or an image folder
 LABELS = "fer2013"                 # fer2013 (7 classes) | ferplus (8, FER+ votes)
 LABEL_MODE = "probability"         # FER+ only: majority | probability
-ARCH = "default"                   # default | original
+ARCH = "default"                   # default | original | wide (a teacher, too big to ship)
 RECIPE = None                      # original | improved (None: the arch's own)
 EPOCHS = 40
 SPLIT = "usage"                    # usage (the Usage column) | random (seeded 80/20)
@@ -36,7 +36,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="label set: FER2013's single labels or FER+ annotator votes")
     p.add_argument("--label-mode", choices=("majority", "probability"), default=LABEL_MODE,
                    help="FER+ targets: the majority emotion or the vote distribution")
-    p.add_argument("--arch", choices=("default", "original"), default=ARCH, help="network")
+    p.add_argument("--arch", choices=("default", "original", "wide"), default=ARCH,
+                   help="network (wide: a teacher for --teacher, too big to ship)")
     p.add_argument("--recipe", choices=("original", "improved"), default=RECIPE,
                    help="training recipe (default: 'original' for the original network, "
                         "else 'improved')")
@@ -64,6 +65,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--camera-augmentation", action="store_true",
                    help="also train on faces as a webcam shows them: turned heads, blur, sensor "
                         "noise, part of the face covered")
+    p.add_argument("--host-augmentation", action="store_true",
+                   help="augment the training faces on the CPU with OpenCV instead of with Keras "
+                        "layers inside the model: for a GPU under KERAS_BACKEND=jax, where those "
+                        "layers are slow (README, 'Training on a GPU')")
     p.add_argument("--split", choices=("usage", "random"), default=SPLIT,
                    help="train/validation split: the Usage column, or a seeded random 80/20")
     p.add_argument("--seed", type=int, default=SEED, help="random seed")
@@ -165,7 +170,7 @@ def run(args):
         label_mode=args.label_mode, seed=args.seed, learning_rate=args.learning_rate,
         init_from=args.init_from, teachers=args.teacher, teacher_weight=args.teacher_weight,
         votes=votes, ema=args.ema,
-        camera=args.camera_augmentation), args.resume, args.fresh)
+        camera=args.camera_augmentation, host_augmentation=args.host_augmentation), args.resume, args.fresh)
     train.announce(config, splits, run_folder)
 
     # ------------------------------------------------------------ fit

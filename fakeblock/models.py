@@ -13,8 +13,20 @@ from .runtime import import_keras
 keras = import_keras()
 layers = keras.layers
 
-ARCHITECTURES = ("default", "original")
+ARCHITECTURES = ("default", "original", "wide")
+#: The wide network's widths: twice the default's channels and dense units, four times
+#: its weights (about 29 MB saved, over the 10 MB a shipped model may take): a teacher
+#: to distil into the default network (``--teacher``), not a model to ship.
+WIDE = {"widths": (64, 128, 256, 512), "dense_units": 512}
 CLASSIFIER = "emotion"  # the name of every network's output layer
+
+# The training augmentation's ranges (Keras' layer arguments), shared with the
+# host-side copy in :mod:`fakeblock.hostaugment`.
+ROTATION = 0.04    # a fraction of a full turn: +-14.4 degrees
+ZOOM = 0.1         # +-10 % of the size
+SHIFT = 0.1        # +-10 % of the size, each way
+CONTRAST = 0.2     # factor 0.8-1.2 about the face's mean
+BRIGHTNESS = 0.15  # +-15 % of the 0-255 range
 
 
 def augmentation(seed: int = 1337, camera: bool = False) -> keras.Sequential:
@@ -26,11 +38,11 @@ def augmentation(seed: int = 1337, camera: bool = False) -> keras.Sequential:
     of the face."""
     steps = [
         layers.RandomFlip("horizontal", seed=seed),
-        layers.RandomRotation(0.04, fill_mode="reflect", seed=seed + 1),
-        layers.RandomZoom(0.1, fill_mode="reflect", seed=seed + 2),
-        layers.RandomTranslation(0.1, 0.1, fill_mode="reflect", seed=seed + 3),
-        layers.RandomContrast(0.2, seed=seed + 4),
-        layers.RandomBrightness(0.15, value_range=(0, 255), seed=seed + 5),
+        layers.RandomRotation(ROTATION, fill_mode="reflect", seed=seed + 1),
+        layers.RandomZoom(ZOOM, fill_mode="reflect", seed=seed + 2),
+        layers.RandomTranslation(SHIFT, SHIFT, fill_mode="reflect", seed=seed + 3),
+        layers.RandomContrast(CONTRAST, seed=seed + 4),
+        layers.RandomBrightness(BRIGHTNESS, value_range=(0, 255), seed=seed + 5),
     ]
     if camera:
         steps += [
@@ -73,7 +85,7 @@ def _conv_block(x, filters: int, convs: int, name: str):
 
 
 def build_default(num_classes: int = 7, augment: bool = True, seed: int = 1337, camera: bool = False,
-                  widths=(32, 64, 128, 256), dense_units: int = 256) -> keras.Model:
+                  widths=(32, 64, 128, 256), dense_units: int = 256, name: str = "default") -> keras.Model:
     """FakeBlock's AlexNet-style network: four Conv/BatchNorm/ReLU x2 + MaxPool
     stages (48 -> 3 pixels), then two dense layers and dropout.
 
@@ -91,7 +103,7 @@ def build_default(num_classes: int = 7, augment: bool = True, seed: int = 1337, 
         x = layers.ReLU(name=f"dense{i}_relu")(x)
     x = layers.Dropout(0.4, name="dropout")(x)
     outputs = layers.Dense(num_classes, activation="softmax", name=CLASSIFIER)(x)
-    return keras.Model(faces, outputs, name="default")
+    return keras.Model(faces, outputs, name=name)
 
 
 def build_model(arch: str, num_classes: int = 7, augment: bool = True, seed: int = 1337,
@@ -100,6 +112,9 @@ def build_model(arch: str, num_classes: int = 7, augment: bool = True, seed: int
     webcam-like augmentation (the default network only)."""
     if arch == "original":
         return build_original(num_classes=num_classes, augment=augment, seed=seed)
+    if arch == "wide":
+        return build_default(num_classes=num_classes, augment=augment, seed=seed, camera=camera,
+                             name="wide", **WIDE)
     return build_default(num_classes=num_classes, augment=augment, seed=seed, camera=camera)
 
 

@@ -185,7 +185,8 @@ def fit(config: TrainConfig, train: FaceDataset, val: FaceDataset, run: RunFolde
     from .models import build_model
 
     keras.utils.set_random_seed(config.seed)
-    model = build_model(config.arch, len(config.classes), augment=config.recipe_settings["augment"],
+    on_host = config.recipe_settings.get("host_augmentation", False)
+    model = build_model(config.arch, len(config.classes), augment=config.recipe_settings["augment"] and not on_host,
                         seed=config.seed, camera=config.recipe_settings.get("camera", False))
     if config.init_from:
         copy_weights(config.init_from["path"], model)
@@ -210,10 +211,14 @@ def fit(config: TrainConfig, train: FaceDataset, val: FaceDataset, run: RunFolde
                                           config.recipe_settings["teacher_weight"], config.classes)
     if config.votes:
         train_targets = voted_targets(train_targets, train, config.votes)
-    model.fit(images_to_batch(train.images), train_targets,
-              validation_data=(images_to_batch(val.images), targets(val, config.label_mode)),
-              batch_size=batch_size, epochs=config.epochs, shuffle=True,
-              callbacks=callbacks, verbose=1 if sys.stdout.isatty() else 2)
+    if on_host:
+        from .hostaugment import AugmentedFaces
+        training = {"x": AugmentedFaces(images_to_batch(train.images), train_targets, batch_size, config.seed)}
+    else:
+        training = {"x": images_to_batch(train.images), "y": train_targets, "batch_size": batch_size,
+                    "shuffle": True}
+    model.fit(**training, validation_data=(images_to_batch(val.images), targets(val, config.label_mode)),
+              epochs=config.epochs, callbacks=callbacks, verbose=1 if sys.stdout.isatty() else 2)
     if not run.best_record.exists():
         raise FakeBlockError(f"training in {run.root} produced no usable epoch (loss diverged?)")
     return json.loads(run.best_record.read_text())
@@ -320,7 +325,8 @@ def choose_splits(dataset: FaceDataset, split: str, seed: int) -> Splits:
 def new_config(dataset: FaceDataset, *, arch: str = "default", recipe: str = "improved", epochs: int = 40,
                labels: str = "fer2013", label_mode: str = "probability", seed: int = 1337,
                learning_rate: float | None = None, init_from=None, teachers=(), teacher_weight: float = 0.5,
-               votes: dict | None = None, ema: bool = False, camera: bool = False) -> TrainConfig:
+               votes: dict | None = None, ema: bool = False, camera: bool = False,
+               host_augmentation: bool = False) -> TrainConfig:
     """The settings of a new run on ``dataset``, with every model it names checked
     first; the keyword arguments are BuildTrainTestCNN.py's flags, but ``votes``
     is the FER+ folder as :func:`describe_votes` checked it."""
@@ -335,6 +341,10 @@ def new_config(dataset: FaceDataset, *, arch: str = "default", recipe: str = "im
         if arch == "original" or not settings["augment"]:
             raise FakeBlockError("--camera-augmentation needs the default network and the improved recipe")
         settings["camera"] = True
+    if host_augmentation:
+        if not settings["augment"] or camera:
+            raise FakeBlockError("--host-augmentation needs the improved recipe, without --camera-augmentation")
+        settings["host_augmentation"] = True
     return TrainConfig(arch=arch, recipe=recipe, epochs=epochs, labels=labels,
                        label_mode=label_mode if labels == "ferplus" else "single", seed=seed,
                        classes=dataset.classes, recipe_settings=settings,
@@ -348,6 +358,8 @@ def announce(config: TrainConfig, splits: Splits, run: RunFolder):
     if config.init_from:
         kept = "" if tuple(config.init_from["classes"]) == config.classes else " (all but its classifier)"
         print(f"Starting from the weights of {config.init_from['model']}{kept}")
+    if config.recipe_settings.get("host_augmentation"):
+        print("Augmenting the training faces on the CPU (OpenCV), outside the model")
     print(f"Training the {config.arch} network ({config.recipe} recipe) for {config.epochs} epochs "
           f"on {len(splits.train)} faces, validating on {len(splits.validation)}; checkpoints in {run.root}")
 

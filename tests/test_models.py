@@ -7,13 +7,20 @@ from fakeblock.errors import FakeBlockError
 from fakeblock.models import build_model, load_model, recalibrate_batchnorm
 
 
-@pytest.mark.parametrize("arch, classes", [("default", 7), ("original", 7), ("default", 8)])
+@pytest.mark.parametrize("arch, classes", [("default", 7), ("original", 7), ("default", 8), ("wide", 7)])
 def test_shapes(arch, classes):
     model = build_model(arch, classes)
     assert model.input_shape == (None, 48, 48, 1)
     assert model.output_shape == (None, classes)
     scores = model.predict(np.zeros((3, 48, 48, 1), np.float32), verbose=0)
     np.testing.assert_allclose(scores.sum(axis=1), 1, rtol=1e-5)
+
+
+def test_wide_network_is_the_default_twice_as_wide():
+    default, wide = build_model("default", 7), build_model("wide", 7)
+    assert [type(layer) for layer in wide.layers] == [type(layer) for layer in default.layers]
+    assert wide.get_layer("stage4_conv2").filters == 2 * default.get_layer("stage4_conv2").filters == 512
+    assert 3.9 < wide.count_params() / default.count_params() < 4.1  # about 29 MB saved: a teacher only
 
 
 def test_original_network_is_the_original_layer_for_layer():

@@ -1,0 +1,61 @@
+"""The training augmentation done on the CPU with OpenCV (``--host-augmentation``).
+
+Keras' augmentation layers run inside the model, on the accelerator; under JAX
+on a GPU they are slow (keras-team/keras#23229; measured on an H200: 40 steps
+of the default network with them did not finish in 45 s, 4.1 ms a step
+without). Here the same kinds of change, with the same ranges
+(:func:`fakeblock.models.augmentation`, without ``camera``), are made to each
+batch on the host while the GPU trains on the previous one.
+"""
+
+import math
+
+import cv2
+import numpy as np
+
+from .models import BRIGHTNESS, CONTRAST, ROTATION, SHIFT, ZOOM
+from .preprocess import FACE_SIZE
+from .runtime import import_keras
+
+keras = import_keras()
+
+
+def augment_faces(faces: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A changed copy of ``faces`` (``(n, 48, 48, 1)`` float32, 0-255): each one
+    flipped (half of them), rotated, zoomed and shifted about its centre (the
+    border reflected), and its contrast and brightness changed."""
+    centre = (FACE_SIZE - 1) / 2
+    changed = np.empty_like(faces)
+    for i, face in enumerate(faces[..., 0]):
+        if rng.random() < 0.5:
+            face = face[:, ::-1]
+        warp = cv2.getRotationMatrix2D((centre, centre), rng.uniform(-180, 180) * 2 * ROTATION,
+                                       1 / rng.uniform(1 - ZOOM, 1 + ZOOM))
+        warp[:, 2] += rng.uniform(-SHIFT, SHIFT, 2) * FACE_SIZE
+        face = cv2.warpAffine(np.ascontiguousarray(face), warp, (FACE_SIZE, FACE_SIZE),
+                              flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+        mean = face.mean()
+        face = (face - mean) * rng.uniform(1 - CONTRAST, 1 + CONTRAST) + mean
+        changed[i, ..., 0] = np.clip(face + rng.uniform(-BRIGHTNESS, BRIGHTNESS) * 255, 0, 255)
+    return changed
+
+
+class AugmentedFaces(keras.utils.PyDataset):
+    """Training batches for ``Model.fit``: shuffled every epoch, augmented by
+    :func:`augment_faces` in worker threads, seeded."""
+
+    def __init__(self, faces: np.ndarray, targets: np.ndarray, batch_size: int, seed: int, workers: int = 3):
+        super().__init__(workers=workers, use_multiprocessing=False)
+        self.faces, self.targets, self.batch_size = faces, targets, batch_size
+        self.rng = np.random.default_rng(seed)
+        self.order = self.rng.permutation(len(faces))
+
+    def __len__(self):
+        return math.ceil(len(self.faces) / self.batch_size)
+
+    def __getitem__(self, index):
+        rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+        return augment_faces(self.faces[rows], self.rng), self.targets[rows]
+
+    def on_epoch_end(self):
+        self.order = self.rng.permutation(len(self.faces))
