@@ -41,21 +41,25 @@ def augment_faces(faces: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 class AugmentedFaces(keras.utils.PyDataset):
-    """Training batches for ``Model.fit``: shuffled every epoch, augmented by
-    :func:`augment_faces` in worker threads, seeded."""
+    """Training batches for ``Model.fit``: shuffled every epoch and augmented by
+    :func:`augment_faces` in worker threads, each batch from its own generator
+    seeded by (seed, epoch, batch), so that a run is the same whatever the
+    threads' order."""
 
     def __init__(self, faces: np.ndarray, targets: np.ndarray, batch_size: int, seed: int, workers: int = 3):
         super().__init__(workers=workers, use_multiprocessing=False)
-        self.faces, self.targets, self.batch_size = faces, targets, batch_size
-        self.rng = np.random.default_rng(seed)
-        self.order = self.rng.permutation(len(faces))
+        self.faces, self.targets, self.batch_size, self.seed = faces, targets, batch_size, seed
+        self.epoch = 0
+        self.order = np.random.default_rng([seed, self.epoch]).permutation(len(faces))
 
     def __len__(self):
         return math.ceil(len(self.faces) / self.batch_size)
 
     def __getitem__(self, index):
         rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
-        return augment_faces(self.faces[rows], self.rng), self.targets[rows]
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        return augment_faces(self.faces[rows], rng), self.targets[rows]
 
     def on_epoch_end(self):
-        self.order = self.rng.permutation(len(self.faces))
+        self.epoch += 1
+        self.order = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.faces))
