@@ -61,3 +61,18 @@ def test_host_augmentation_refuses_what_it_cannot_do(tmp_path, small_csv):
                             "--out", tmp_path, "--work-dir", tmp_path / "runs")
         assert result.returncode == 2 and "Traceback" not in result.stderr
         assert "--host-augmentation needs the improved recipe, without --camera-augmentation" in result.stderr
+
+
+def test_host_augmentation_changes_faces_as_much_as_the_keras_layers():
+    from fakeblock.models import augmentation
+    batch = faces(512)
+    by_layers = np.asarray(augmentation(7)(batch, training=True))
+    on_host = augment_faces(batch, np.random.default_rng(7))
+
+    def change(augmented):
+        """Mean absolute change, and the spread of the brightness shift."""
+        return (np.abs(augmented - batch).mean(),
+                (augmented.mean(axis=(1, 2, 3)) - batch.mean(axis=(1, 2, 3))).std())
+
+    for host, layers in zip(change(on_host), change(by_layers), strict=True):
+        assert 0.85 < host / layers < 1.15, (host, layers)
