@@ -7,10 +7,11 @@ from conftest import run_script, synthetic_faces
 from test_train import assert_measured_on_plain_training_faces
 
 from fakeblock.hostaugment import AugmentedFaces, augment_faces
+from fakeblock.preprocess import images_to_batch
 
 
 def faces(n: int) -> np.ndarray:
-    return synthetic_faces(n)[0].astype(np.float32)[..., np.newaxis]
+    return images_to_batch(synthetic_faces(n)[0])
 
 
 def test_augmentation_is_seeded_in_range_and_changes_every_face():
