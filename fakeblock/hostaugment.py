@@ -44,13 +44,22 @@ class AugmentedFaces(keras.utils.PyDataset):
     """Training batches for ``Model.fit``: shuffled every epoch and augmented by
     :func:`augment_faces` in worker threads, each batch from its own generator
     seeded by (seed, epoch, batch), so that a run is the same whatever the
-    threads' order."""
+    threads' order. Pass :meth:`follow_epochs` to ``fit`` with it: a resumed
+    run then goes on with the epochs it had not trained."""
 
     def __init__(self, faces: np.ndarray, targets: np.ndarray, batch_size: int, seed: int, workers: int = 3):
         super().__init__(workers=workers, use_multiprocessing=False)
         self.faces, self.targets, self.batch_size, self.seed = faces, targets, batch_size, seed
-        self.epoch = 0
-        self.order = np.random.default_rng([seed, self.epoch]).permutation(len(faces))
+        self.start_epoch(0)
+
+    def start_epoch(self, epoch: int):
+        """Serve ``epoch``'s batches (0 for the first)."""
+        self.epoch = epoch
+        self.order = np.random.default_rng([self.seed, epoch]).permutation(len(self.faces))
+
+    def follow_epochs(self) -> keras.callbacks.Callback:
+        """A callback that keeps these batches on ``fit``'s epoch."""
+        return keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: self.start_epoch(epoch))
 
     def __len__(self):
         return math.ceil(len(self.faces) / self.batch_size)
@@ -59,7 +68,3 @@ class AugmentedFaces(keras.utils.PyDataset):
         rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
         rng = np.random.default_rng([self.seed, self.epoch, index])
         return augment_faces(self.faces[rows], rng), self.targets[rows]
-
-    def on_epoch_end(self):
-        self.epoch += 1
-        self.order = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.faces))

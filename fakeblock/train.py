@@ -213,7 +213,9 @@ def fit(config: TrainConfig, train: FaceDataset, val: FaceDataset, run: RunFolde
         train_targets = voted_targets(train_targets, train, config.votes)
     if on_host:
         from .hostaugment import AugmentedFaces
-        training = {"x": AugmentedFaces(images_to_batch(train.images), train_targets, batch_size, config.seed)}
+        augmented = AugmentedFaces(images_to_batch(train.images), train_targets, batch_size, config.seed)
+        training = {"x": augmented}
+        callbacks.insert(0, augmented.follow_epochs())
     else:
         training = {"x": images_to_batch(train.images), "y": train_targets, "batch_size": batch_size,
                     "shuffle": True}

@@ -39,8 +39,27 @@ def test_batches_cover_every_face_once_an_epoch_in_a_new_order():
 
     first, first_batch = epoch(), data[0][0]
     np.testing.assert_array_equal(first_batch, data[0][0])  # the same batch, the same faces
-    data.on_epoch_end()
+    data.start_epoch(1)
     assert not np.array_equal(first, epoch())
+
+
+class RecordedFaces(AugmentedFaces):
+    """Notes which epoch each batch was served for."""
+
+    def __getitem__(self, index):
+        self.served.append(self.epoch)
+        return super().__getitem__(index)
+
+
+def test_a_resumed_run_goes_on_with_the_epochs_it_had_not_trained():
+    from fakeblock.runtime import import_keras
+    keras = import_keras()
+    data = RecordedFaces(faces(8), np.eye(2, dtype=np.float32)[[0, 1] * 4], batch_size=4, seed=0, workers=1)
+    data.served = []
+    model = keras.Sequential([keras.Input((48, 48, 1)), keras.layers.Flatten(), keras.layers.Dense(2)])
+    model.compile(loss="mse")
+    model.fit(data, epochs=4, initial_epoch=2, callbacks=[data.follow_epochs()], verbose=0)  # as --resume after 2
+    assert data.served[-4:] == [2, 2, 3, 3]  # before them, Keras reads a batch or two to learn the shapes
 
 
 def test_training_with_host_augmentation(tmp_path, small_csv):
