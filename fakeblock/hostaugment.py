@@ -25,7 +25,8 @@ def augment_faces(faces: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     flipped (half of them), rotated, zoomed and shifted about its centre (the
     border reflected), and its contrast and brightness changed. The three
     geometric changes are one resampling, where the layers make three and blur
-    the face more: measured no worse (docs/models.md, "Training on a GPU")."""
+    the face more: on the default network a little better on FER2013 and worse
+    on real photos (docs/models.md, "Training on a GPU")."""
     centre = (FACE_SIZE - 1) / 2
     changed = np.empty_like(faces)
     for i, face in enumerate(faces[..., 0]):
