@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
+from filelock import FileLock
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -60,12 +61,19 @@ def small_csv(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def trained_model(tmp_path_factory, small_csv) -> Path:
-    """A model trained for one epoch by BuildTrainTestCNN.py on the small CSV."""
-    out = tmp_path_factory.mktemp("model")
-    result = run_script("BuildTrainTestCNN.py", "--data", small_csv, "--epochs", 1,
-                        "--out", out, "--work-dir", out / "runs", "--cache-dir", out / "cache")
-    assert result.returncode == 0, result.stderr
+def trained_model(tmp_path_factory, small_csv, worker_id) -> Path:
+    """A model trained for one epoch by BuildTrainTestCNN.py on the small CSV.
+
+    Trained once for all the test workers: the first to need it trains it in the folder that their
+    temporary folders share, the others wait on the lock and read it (pytest-xdist's recipe).
+    """
+    base = tmp_path_factory.getbasetemp()
+    out = (base if worker_id == "master" else base.parent) / "trained-model"
+    with FileLock(f"{out}.lock"):
+        if not (out / "fer2013.keras").exists():
+            result = run_script("BuildTrainTestCNN.py", "--data", small_csv, "--epochs", 1,
+                                "--out", out, "--work-dir", out / "runs", "--cache-dir", out / "cache")
+            assert result.returncode == 0, result.stderr
     return out / "fer2013.keras"
 
 
