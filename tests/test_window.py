@@ -123,13 +123,19 @@ def xvfb():
     server.wait()
 
 
+def shown_windows(env) -> list[str]:
+    """The ids of the app's windows now on the display."""
+    found = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", sinks.WINDOW_TITLE],
+                           capture_output=True, text=True, env=env, check=False)
+    return found.stdout.split()
+
+
 def wait_for_window(env, timeout=120):
     deadline = time.time() + timeout
     while time.time() < deadline:
-        found = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", sinks.WINDOW_TITLE],
-                               capture_output=True, text=True, env=env, check=False)
-        if found.stdout.split():
-            return found.stdout.split()[0]
+        windows = shown_windows(env)
+        if windows:
+            return windows[0]
         time.sleep(0.1)
     raise AssertionError("the window never appeared")
 
@@ -167,6 +173,8 @@ def start_until_painted(command, env, cwd: Path, tries=3):
             time.sleep(0.2)
         app.kill()
         app.communicate()
+        while shown_windows(env):  # the X server drops a dead client's window a moment later
+            time.sleep(0.1)
     raise AssertionError(f"the window showed nothing in {tries} starts")
 
 
