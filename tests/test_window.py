@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from conftest import ROOT, write_video
@@ -149,7 +150,6 @@ def window_size(env, window_id):
 
 def painted(env, window_id, shot: Path) -> bool:
     """Whether the window shows a picture rather than an unpainted (black) canvas."""
-    import cv2
     subprocess.run(["import", "-window", window_id, str(shot)], env=env, check=True)
     picture = cv2.imread(str(shot))
     return picture is not None and picture.mean() > 30
@@ -173,7 +173,8 @@ def start_until_painted(command, env, cwd: Path, tries=3):
             time.sleep(0.2)
         app.kill()
         app.communicate()
-        while shown_windows(env):  # the X server drops a dead client's window a moment later
+        gone_by = time.time() + 10  # the X server drops a dead client's window a moment later
+        while shown_windows(env) and time.time() < gone_by:
             time.sleep(0.1)
     raise AssertionError(f"the window showed nothing in {tries} starts")
 
