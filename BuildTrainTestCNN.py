@@ -62,6 +62,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="share of the training targets that comes from --votes")
     p.add_argument("--ema", action="store_true",
                    help="keep, validate and save the moving average of the weights (Polyak averaging)")
+    p.add_argument("--logit-adjustment", type=float, default=0.0, metavar="TAU",
+                   help="train on scores reweighted by the class shares to this power (1: fully "
+                        "balanced), so rare classes are not crowded out; 0: off")
     p.add_argument("--camera-augmentation", action="store_true",
                    help="also train on faces as a webcam shows them: turned heads, blur, sensor "
                         "noise, part of the face covered")
@@ -104,6 +107,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         p.error("--learning-rate must be above 0")
     if not 0 < args.teacher_weight <= 1:
         p.error("--teacher-weight must be above 0 and at most 1")
+    if not 0 <= args.logit_adjustment <= 2:
+        p.error("--logit-adjustment must be from 0 to 2")
     if not 0 < args.votes_weight <= 1:
         p.error("--votes-weight must be above 0 and at most 1")
     args.recipe = args.recipe or ("original" if args.arch == "original" else "improved")
@@ -170,7 +175,7 @@ def run(args):
         label_mode=args.label_mode, seed=args.seed, learning_rate=args.learning_rate,
         init_from=args.init_from, teachers=args.teacher, teacher_weight=args.teacher_weight,
         votes=votes, ema=args.ema,
-        camera=args.camera_augmentation, host_augmentation=args.host_augmentation), args.resume, args.fresh)
+        logit_adjustment=args.logit_adjustment, camera=args.camera_augmentation, host_augmentation=args.host_augmentation), args.resume, args.fresh)
     train.announce(config, splits, run_folder)
 
     # ------------------------------------------------------------ fit

@@ -1,8 +1,13 @@
-"""Whole-pipeline accuracy on real photos (../shared/data/wild-dev), measured the
-way DECISIONS.md sets: `WebCam.py --source DIR --headless --json`, the largest
-face per photo, a photo with no face found counts as wrong.
+"""Whole-pipeline accuracy on a folder of labelled real photos, measured the
+app's way: `WebCam.py --source DIR --headless --json`, the largest face per
+photo, a photo with no face found counts as wrong. Prints accuracy, balanced
+accuracy, per-class recall, the commonest confusions and the ECE of the JSON
+confidences.
 
-    python3 bench/wild.py [--model model/ferplus.keras] [--tta] [--detector haar]
+    python3 bench/wild.py [--photos wild-dev|posed-dev|DIR] [--model M] [--tta] [--detector haar]
+
+A folder holds ``labels.csv`` (``filename,label``) and ``images/``; a bare
+name is looked up in ../shared/data.
 """
 
 import argparse
@@ -32,14 +37,27 @@ def print_calibration(scores: dict, truth: pd.Series):
           f"for {right:.3f} right")
 
 
+def print_confusions(predicted: dict, truth: pd.Series, top: int = 6):
+    """The commonest mistakes, as ``true -> predicted: count of the class's photos``."""
+    called = truth.index.map(lambda name: predicted.get(name, "no face"))
+    mistakes = pd.DataFrame({"true": truth.to_numpy(), "called": called})
+    mistakes = mistakes[mistakes["true"] != mistakes["called"]].value_counts().head(top)
+    sizes = truth.value_counts()
+    print("commonest mistakes: " + ", ".join(f"{true} -> {called} {count} of {sizes[true]}"
+                                             for (true, called), count in mistakes.items()))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--photos", default=str(SHARED_DATA / "wild-dev"))
+    parser.add_argument("--photos", default="wild-dev",
+                        help="a labelled photo folder, or wild-dev / posed-dev in ../shared/data")
     parser.add_argument("--model", default=str(DEFAULT_MODEL))
     parser.add_argument("--tta", action="store_true")
     parser.add_argument("--detector", default="blazeface")
     args = parser.parse_args()
     photos = Path(args.photos)
+    if not photos.exists() and (SHARED_DATA / args.photos).is_dir():
+        photos = SHARED_DATA / args.photos
     truth = pd.read_csv(photos / "labels.csv").set_index("filename")["label"]
     with tempfile.TemporaryDirectory() as tmp:
         jsonl = Path(tmp) / "wild.jsonl"
@@ -65,6 +83,7 @@ def main():
     print(f"{Path(args.model).name}{' + TTA' if args.tta else ''}, {args.detector} on {photos}")
     print(table(rows, ["label", "photos", "face found", "accuracy %"]))
     print(f"balanced accuracy (mean per-class recall): {balanced:.2f} %")
+    print_confusions(predicted, truth)
     print_calibration(scores, truth)
     sure = set(predicted) - uncertain
     if uncertain and sure:

@@ -151,8 +151,15 @@ def calibration_faces(train: FaceDataset, seed: int) -> np.ndarray:
     return images_to_batch(train.images[np.sort(rows)])
 
 
-def compile_model(model, config: TrainConfig, steps_per_epoch: int):
-    """Attach the recipe's optimizer, learning-rate schedule and loss."""
+def compile_model(model, config: TrainConfig, steps_per_epoch: int, class_shares: np.ndarray | None = None):
+    """Attach the recipe's optimizer, learning-rate schedule and loss.
+
+    With the recipe's ``logit_adjustment`` (tau), the loss sees each face's scores
+    times the training class shares to the power tau, renormalised (Menon et al.,
+    2021, "Long-tail learning via logit adjustment"): the network learns scores
+    that do not carry FER2013's class imbalance, so rare classes (disgust, fear)
+    are named more often. ``class_shares`` are the training targets' means.
+    """
     import keras
 
     r = config.recipe_settings
@@ -170,7 +177,21 @@ def compile_model(model, config: TrainConfig, steps_per_epoch: int):
         loss = keras.losses.MeanSquaredError()
     else:
         loss = keras.losses.CategoricalCrossentropy(label_smoothing=r["label_smoothing"])
+        if r.get("logit_adjustment"):
+            loss = logit_adjusted(loss, class_shares, r["logit_adjustment"])
     model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+
+
+def logit_adjusted(loss, class_shares: np.ndarray, tau: float):
+    """``loss`` computed on scores reweighted by ``class_shares ** tau`` (see :func:`compile_model`)."""
+    from keras import ops
+
+    weights = np.asarray(class_shares, np.float32) ** tau
+
+    def adjusted(y_true, y_pred):
+        weighted = y_pred * weights
+        return loss(y_true, weighted / ops.sum(weighted, axis=-1, keepdims=True))
+    return adjusted
 
 
 def fit(config: TrainConfig, train: FaceDataset, val: FaceDataset, run: RunFolder) -> dict:
@@ -190,8 +211,6 @@ def fit(config: TrainConfig, train: FaceDataset, val: FaceDataset, run: RunFolde
                         seed=config.seed, camera=config.recipe_settings.get("camera", False))
     if config.init_from:
         copy_weights(config.init_from["path"], model)
-    batch_size = config.recipe_settings["batch_size"]
-    compile_model(model, config, steps_per_epoch=int(np.ceil(len(train) / batch_size)))
     callbacks = [
         EpochTimer(),
         # with --ema: validate, checkpoint and keep the moving average of the weights
@@ -211,6 +230,9 @@ def fit(config: TrainConfig, train: FaceDataset, val: FaceDataset, run: RunFolde
                                           config.recipe_settings["teacher_weight"], config.classes)
     if config.votes:
         train_targets = voted_targets(train_targets, train, config.votes)
+    batch_size = config.recipe_settings["batch_size"]
+    compile_model(model, config, steps_per_epoch=int(np.ceil(len(train) / batch_size)),
+                  class_shares=targets(train, config.label_mode).mean(axis=0))
     if on_host:
         from .hostaugment import AugmentedFaces
         augmented = AugmentedFaces(images_to_batch(train.images), train_targets, batch_size, config.seed)
@@ -328,7 +350,7 @@ def new_config(dataset: FaceDataset, *, arch: str = "default", recipe: str = "im
                labels: str = "fer2013", label_mode: str = "probability", seed: int = 1337,
                learning_rate: float | None = None, init_from=None, teachers=(), teacher_weight: float = 0.5,
                votes: dict | None = None, ema: bool = False, camera: bool = False,
-               host_augmentation: bool = False) -> TrainConfig:
+               host_augmentation: bool = False, logit_adjustment: float = 0.0) -> TrainConfig:
     """The settings of a new run on ``dataset``, with every model it names checked
     first; the keyword arguments are BuildTrainTestCNN.py's flags, but ``votes``
     is the FER+ folder as :func:`describe_votes` checked it."""
@@ -339,6 +361,10 @@ def new_config(dataset: FaceDataset, *, arch: str = "default", recipe: str = "im
         settings["teacher_weight"] = teacher_weight
     if ema:
         settings["ema"] = True
+    if logit_adjustment:
+        if settings["loss"] != "crossentropy":
+            raise FakeBlockError("--logit-adjustment needs the improved recipe (a cross-entropy loss)")
+        settings["logit_adjustment"] = logit_adjustment
     if camera:
         if arch == "original" or not settings["augment"]:
             raise FakeBlockError("--camera-augmentation needs the default network and the improved recipe")

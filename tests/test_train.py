@@ -148,7 +148,25 @@ def test_camera_augmentation_is_recorded_and_refused_for_the_original_network(tm
     assert "--camera-augmentation needs the default network" in result.stderr
 
 
+def test_logit_adjustment_charges_more_for_missing_a_rare_class(tmp_path, small_csv):
+    import keras
+
+    from fakeblock.data import load_dataset
+    from fakeblock.train import logit_adjusted, new_config
+    plain = keras.losses.CategoricalCrossentropy()
+    shares = np.array([0.8, 0.2], np.float32)
+    adjusted = logit_adjusted(plain, shares, 1.0)
+    unsure = np.array([[0.5, 0.5]], np.float32)
+    rare, common = np.array([[0.0, 1.0]], np.float32), np.array([[1.0, 0.0]], np.float32)
+    assert float(adjusted(rare, unsure)) > float(plain(rare, unsure)) > float(adjusted(common, unsure))
+    balanced = logit_adjusted(plain, np.array([0.5, 0.5], np.float32), 1.0)
+    assert float(balanced(rare, unsure)) == pytest.approx(float(plain(rare, unsure)))
+    config = new_config(load_dataset(small_csv, cache_dir=tmp_path), logit_adjustment=0.5)
+    assert config.recipe_settings["logit_adjustment"] == 0.5  # the card's settings, and --resume, keep it
+
+
 @pytest.mark.parametrize(("args", "message"), [
+    (["--logit-adjustment", "-1"], "--logit-adjustment must be from 0 to 2"),
     (["--teacher-weight", "1.5"], "--teacher-weight must be above 0 and at most 1"),
     (["--teacher", "missing.keras"], "missing.keras"),
 ])
