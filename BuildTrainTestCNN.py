@@ -117,14 +117,14 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from fakeblock.runtime import missing_training_packages
+    from fakeblock.core.quiet_imports import missing_training_packages
 
     missing = missing_training_packages()
     if missing:
         print(f"error: training needs {', '.join(missing)}: python -m pip install -r requirements-train.txt",
               file=sys.stderr)
         return 2
-    from fakeblock.errors import FakeBlockError
+    from fakeblock.core.errors import FakeBlockError
 
     try:
         run(args)
@@ -139,9 +139,9 @@ def main(argv=None) -> int:
 
 
 def run(args):
-    from fakeblock import evaluate, train
-    from fakeblock.data import load_training_data
-    from fakeblock.modelfile import check_model_file, default_name
+    from fakeblock.core.modelfile import check_model_file, default_name
+    from fakeblock.training import evaluate, train
+    from fakeblock.training.data import load_training_data
 
     name = args.name or default_name(args.labels, args.arch, args.recipe)
     saved_model = Path(args.model) if args.model else Path(args.out) / f"{name}.keras"
@@ -175,7 +175,8 @@ def run(args):
         label_mode=args.label_mode, seed=args.seed, learning_rate=args.learning_rate,
         init_from=args.init_from, teachers=args.teacher, teacher_weight=args.teacher_weight,
         votes=votes, ema=args.ema,
-        logit_adjustment=args.logit_adjustment, camera=args.camera_augmentation, host_augmentation=args.host_augmentation), args.resume, args.fresh)
+        logit_adjustment=args.logit_adjustment, camera=args.camera_augmentation,
+        host_augmentation=args.host_augmentation), args.resume, args.fresh)
     train.announce(config, splits, run_folder)
 
     # ------------------------------------------------------------ fit

@@ -9,7 +9,7 @@ Keys: q or Esc quits, s saves a snapshot, space pauses, m mirrors the picture.
 
 import sys
 
-from fakeblock.app import main
+from fakeblock.app.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 from common import ROOT, SHARED_DATA, table
 
-from fakeblock.data import load_dataset
-from fakeblock.evaluate import classification_metrics, predict_scores
+from fakeblock.training.data import load_dataset
+from fakeblock.training.evaluate import classification_metrics, predict_scores
 
 
 def fer_scores(images: np.ndarray):
@@ -32,7 +32,7 @@ def main():
     parser.add_argument("--data", default=str(SHARED_DATA / "fer2013.csv.gz"))
     parser.add_argument("--usage", default="PublicTest")
     args = parser.parse_args()
-    from fakeblock.models import load_model
+    from fakeblock.core.networks import load_model
 
     data = load_dataset(args.data, cache_dir=ROOT / "data" / "cache").split(args.usage)
     if not len(data):

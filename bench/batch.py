@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from common import demo_face, table
 
-from fakeblock.batch import analyze_videos
+from fakeblock.app.videos import analyze_videos
 
 
 def write_videos(folder: Path, count: int, frames: int) -> list:

@@ -22,9 +22,9 @@ from common import ROOT, SHARED_DATA, table
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 
-from fakeblock.calibration import agreement, calibrate, fit_confidence_curve, isotonic_fit, reliability
-from fakeblock.data import ferplus_votes_for, load_dataset, load_ferplus_folder
-from fakeblock.evaluate import predict_scores
+from fakeblock.core.calibration import agreement, calibrate, fit_confidence_curve, isotonic_fit, reliability
+from fakeblock.training.data import ferplus_votes_for, load_dataset, load_ferplus_folder
+from fakeblock.training.evaluate import predict_scores
 
 PRIVATE_TEST = 3589  # faces in FER2013's PrivateTest, where the issue's bar is measured
 
@@ -81,7 +81,7 @@ def main():
     parser.add_argument("--tta", action="store_true")
     parser.add_argument("--votes", metavar="FERPLUS_DIR")
     args = parser.parse_args()
-    from fakeblock.models import load_model
+    from fakeblock.core.networks import load_model
 
     data = load_dataset(args.data, cache_dir=ROOT / "data" / "cache").split("PublicTest")
     scores = predict_scores(load_model(args.model), data.images, tta=args.tta)

@@ -17,7 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 def demo_face() -> np.ndarray:
     """The real face of the shipped demo portrait (BGR, 150x150)."""
-    from fakeblock.sources import DEMO_IMAGE
+    from fakeblock.app.sources import DEMO_IMAGE
     return cv2.imread(str(DEMO_IMAGE))[40:190, 150:300]
 
 

@@ -13,7 +13,7 @@ import time
 import numpy as np
 from common import SHARED_DATA, table
 
-from fakeblock.data import load_fer2013_csv
+from fakeblock.training.data import load_fer2013_csv
 
 
 def row_by_row(path):

@@ -9,9 +9,9 @@ import resource
 
 from common import table
 
-from fakeblock.overlay import render
-from fakeblock.pipeline import build_pipeline
-from fakeblock.sources import DemoSource
+from fakeblock.app.overlay import render
+from fakeblock.app.pipeline import build_pipeline
+from fakeblock.app.sources import DemoSource
 
 
 def rss_mb() -> float:

@@ -12,11 +12,11 @@ import cv2
 import numpy as np
 from common import table, test_frames, time_per_frame
 
-from fakeblock.detect import DEFAULT_CASCADE, FaceDetector
-from fakeblock.modelfile import DEFAULT_MODEL
-from fakeblock.overlay import render
-from fakeblock.pipeline import build_pipeline
-from fakeblock.preprocess import to_gray
+from fakeblock.app.detect import DEFAULT_CASCADE, FaceDetector
+from fakeblock.app.overlay import render
+from fakeblock.app.pipeline import build_pipeline
+from fakeblock.core.modelfile import DEFAULT_MODEL
+from fakeblock.core.preprocess import to_gray
 
 
 def fakeblock_frame(pipeline):

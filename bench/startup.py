@@ -19,7 +19,7 @@ from pathlib import Path
 
 from common import ROOT, table
 
-from fakeblock.sources import DEMO_IMAGE
+from fakeblock.app.sources import DEMO_IMAGE
 
 # Runs one command and prints its peak resident memory (the only child it waits for).
 PEAK_OF_CHILD = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "

@@ -9,9 +9,9 @@ import time
 
 from common import ROOT, SHARED_DATA, table
 
-from fakeblock.data import load_dataset
-from fakeblock.preprocess import images_to_batch
-from fakeblock.train import RECIPES, TrainConfig, compile_model, targets
+from fakeblock.core.preprocess import images_to_batch
+from fakeblock.training.data import load_dataset
+from fakeblock.training.train import RECIPES, TrainConfig, compile_model, targets
 
 
 def main():
@@ -19,7 +19,7 @@ def main():
     parser.add_argument("--data", default=str(SHARED_DATA / "fer2013.csv.gz"))
     parser.add_argument("--images", type=int, default=4096)
     args = parser.parse_args()
-    from fakeblock.models import build_model
+    from fakeblock.core.networks import build_model
 
     data = load_dataset(args.data, cache_dir=ROOT / "data" / "cache").split("Training")
     data = data.take(slice(0, args.images))

@@ -20,8 +20,8 @@ from pathlib import Path
 import pandas as pd
 from common import ROOT, SHARED_DATA, table
 
-from fakeblock.calibration import reliability
-from fakeblock.modelfile import DEFAULT_MODEL
+from fakeblock.core.calibration import reliability
+from fakeblock.core.modelfile import DEFAULT_MODEL
 
 
 def print_calibration(scores: dict, truth: pd.Series):

@@ -1,7 +1,6 @@
 """The Python API's three verbs, and the package's layering."""
 
 import ast
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -9,7 +8,7 @@ import pytest
 from conftest import ROOT
 
 import fakeblock
-from fakeblock.errors import FakeBlockError
+from fakeblock.core.errors import FakeBlockError
 
 FACE_KEYS = {"box", "emotion", "confidence", "uncertain", "scores", "track"}
 
@@ -59,34 +58,41 @@ def test_recognizer_follows_a_face_across_frames(astronaut_face, trained_model):
         recognize("not a frame")
 
 
-def _relative_imports(path: Path) -> set:
-    """The fakeblock modules a module imports (``from .x import ...``)."""
-    imported = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            imported.update([node.module] if node.module else [alias.name for alias in node.names])
-    return imported
+LAYERS = ("core", "app", "training")
 
 
-CORE = {"emotions", "errors", "atomic", "runtime", "preprocess", "models", "modelfile", "images", "calibration"}
-TRAINER = {"data", "train", "evaluate", "callbacks", "hostaugment"}
+def _imports_by_module() -> dict:
+    """Each fakeblock module (``layer.name``) -> the fakeblock modules it imports."""
+    modules = {}
+    for path in (ROOT / "fakeblock").glob("*/*.py"):
+        layer, name = path.parent.name, path.stem
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                names = [node.module] if node.module else [alias.name for alias in node.names]
+                imported.update(f"{layer}.{n}" for n in names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 2:
+                imported.add(node.module)
+        modules[f"{layer}.{name}"] = imported
+    return modules
+
+
+def test_every_module_lives_in_a_layer():
+    loose = [p.name for p in (ROOT / "fakeblock").glob("*.py") if p.name != "__init__.py"]
+    assert loose == []
+    assert {p.parent.name for p in (ROOT / "fakeblock").glob("*/*.py")} >= set(LAYERS)
 
 
 def test_the_core_imports_neither_app_nor_trainer_and_they_never_import_each_other():
-    modules = {p.stem: _relative_imports(p) for p in (ROOT / "fakeblock").glob("*.py")}
-    app = set(modules) - CORE - TRAINER
-    assert {"app", "sources", "pipeline", "classify", "api"} <= app
-    for name, imports in modules.items():
-        if name in CORE:
-            assert imports <= CORE, (name, imports - CORE)
-        elif name in TRAINER:
-            assert not imports & app, (name, imports & app)
-        else:
-            assert not imports & TRAINER, (name, imports & TRAINER)
+    allowed = {"core": {"core"}, "app": {"core", "app"}, "training": {"core", "training"}}
+    for name, imports in _imports_by_module().items():
+        layer = name.split(".")[0]
+        if layer in allowed:
+            assert {i.split(".")[0] for i in imports} <= allowed[layer], (name, imports)
 
 
 def test_no_import_circles():
-    modules = {p.stem: _relative_imports(p) for p in (ROOT / "fakeblock").glob("*.py")}
+    modules = _imports_by_module()
 
     def reaches(start, target, seen):
         for nxt in modules.get(start, ()):
@@ -105,10 +111,11 @@ def test_the_wheel_holds_the_package_its_models_demo_and_command(tmp_path):
                    check=True, capture_output=True, cwd=tmp_path)
     wheel = next(tmp_path.glob("fakeblock-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
-    for shipped in ("fakeblock/api.py", "fakeblock/model/ferplus.keras", "fakeblock/model/ferplus.json",
+    for shipped in ("fakeblock/app/api.py", "fakeblock/core/networks.py", "fakeblock/training/train.py",
+                    "fakeblock/model/ferplus.keras", "fakeblock/model/ferplus.json",
                     "fakeblock/model/fer2013-joint.tflite", "fakeblock/demo/astronaut.jpg",
                     "fakeblock/facedetector/face_detection_short_range.tflite",
                     "fakeblock/facedetector/face_detection_full_range.tflite"):
         assert shipped in names, shipped
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "fakeblock = fakeblock.app:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "fakeblock = fakeblock.app.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

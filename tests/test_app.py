@@ -141,15 +141,15 @@ def test_no_camera_and_no_source_falls_back_to_the_demo(tmp_path, trained_model)
 
 
 def test_missing_shipped_cascade_falls_back_to_opencvs(tmp_path, monkeypatch):
-    from fakeblock import detect
+    from fakeblock.app import detect
     monkeypatch.setattr(detect, "DEFAULT_CASCADE", tmp_path / "gone.xml")
     assert detect.cascade_path().name == "haarcascade_frontalface_default.xml"
     assert detect.cascade_path().parent != ROOT
 
 
 def test_eight_class_model_shows_eight_emotions(tmp_path, trained_model):
-    from fakeblock.atomic import save_model
-    from fakeblock.models import build_model
+    from fakeblock.core.atomic import save_model
+    from fakeblock.core.networks import build_model
     model_path = tmp_path / "ferplus.keras"
     save_model(build_model("original", 8, augment=False), model_path)
     jsonl = tmp_path / "eight.jsonl"
@@ -162,11 +162,11 @@ def test_eight_class_model_shows_eight_emotions(tmp_path, trained_model):
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status (Linux)")
 def test_soak_memory_stays_flat(trained_model):
     """2,000 frames through the pipeline: RSS grows by under a few MB after warm-up."""
-    from fakeblock.classify import EmotionClassifier
-    from fakeblock.detect import FaceDetector
-    from fakeblock.overlay import render
-    from fakeblock.pipeline import EmotionPipeline
-    from fakeblock.sources import DemoSource
+    from fakeblock.app.classify import EmotionClassifier
+    from fakeblock.app.detect import FaceDetector
+    from fakeblock.app.overlay import render
+    from fakeblock.app.pipeline import EmotionPipeline
+    from fakeblock.app.sources import DemoSource
 
     def rss_mb():
         with open("/proc/self/status") as status:

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from conftest import ROOT, run_script, write_video
 
-from fakeblock.batch import INDEX_COLUMNS, analyze_videos
-from fakeblock.errors import FakeBlockError
+from fakeblock.app.videos import INDEX_COLUMNS, analyze_videos
+from fakeblock.core.errors import FakeBlockError
 
 RAY_MISSING = importlib.util.find_spec("ray") is None
 

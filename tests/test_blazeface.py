@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from conftest import run_script, write_video
 
-from fakeblock.blazeface import FULL_RANGE, SHORT_RANGE, BlazeFaceDetector, anchor_centres
-from fakeblock.detect import FaceDetector, iou
-from fakeblock.preprocess import to_gray
+from fakeblock.app.blazeface import FULL_RANGE, SHORT_RANGE, BlazeFaceDetector, anchor_centres
+from fakeblock.app.detect import FaceDetector, iou
+from fakeblock.core.preprocess import to_gray
 
 
 def on_background(face, size=(480, 640), at=(200, 150)):

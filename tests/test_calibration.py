@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from fakeblock.calibration import LEVELS, calibrate, fit_confidence_curve, reliability
+from fakeblock.core.calibration import LEVELS, calibrate, fit_confidence_curve, reliability
 
 
 def overconfident_scores(n, seed):
@@ -106,10 +106,10 @@ def test_calibrate_confidence_rewrites_the_card_not_the_model(tmp_path, small_cs
 
 
 def test_the_app_reports_the_calibrated_scores(calibrated_model, astronaut_face):
-    from fakeblock.calibration import card_curve
-    from fakeblock.classify import EmotionClassifier
-    from fakeblock.modelfile import read_card
-    from fakeblock.models import load_model
+    from fakeblock.app.classify import EmotionClassifier
+    from fakeblock.core.calibration import card_curve
+    from fakeblock.core.modelfile import read_card
+    from fakeblock.core.networks import load_model
 
     batch = cv2.resize(cv2.cvtColor(astronaut_face, cv2.COLOR_BGR2GRAY), (48, 48)).astype(np.float32)[None, :, :, None]
     raw = np.asarray(load_model(calibrated_model).predict_on_batch(batch))
@@ -151,8 +151,8 @@ def test_a_face_under_min_confidence_is_flagged_uncertain_and_one_above_is_not(t
 
 
 def test_uncertain_face_is_drawn_gray_and_a_sure_one_in_its_colour():
-    from fakeblock.emotions import COLORS_BGR
-    from fakeblock.overlay import render
+    from fakeblock.app.overlay import render
+    from fakeblock.core.emotions import COLORS_BGR
     frame = np.zeros((240, 320, 3), np.uint8)
     face = {"box": [100, 80, 60, 60], "emotion": "happy", "confidence": 0.41,
             "scores": {"happy": 0.41, "sad": 0.59}, "track": 1}
@@ -168,7 +168,7 @@ def test_min_confidence_out_of_range_is_a_flag_error():
 
 
 def test_a_ferplus_model_is_calibrated_against_the_annotators_vote_share():
-    from fakeblock.calibration import agreement
+    from fakeblock.core.calibration import agreement
     scores = np.array([[0.7, 0.2, 0.1], [0.2, 0.5, 0.3]])
     votes = np.array([[0.6, 0.4, 0.0], [0.1, 0.3, 0.6]])
     np.testing.assert_allclose(agreement(scores, np.array([0, 2])), [1.0, 0.0])  # against the label

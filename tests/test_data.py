@@ -9,8 +9,8 @@ from conftest import SHARED_DATA, run_script, synthetic_faces, write_fer_csv
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fakeblock.data import load_dataset, parse_pixels
-from fakeblock.errors import FakeBlockError
+from fakeblock.core.errors import FakeBlockError
+from fakeblock.training.data import load_dataset, parse_pixels
 
 
 def test_csv_loads_images_labels_and_splits(small_csv):

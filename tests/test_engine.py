@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from fakeblock.classify import EmotionClassifier
-from fakeblock.errors import FakeBlockError
-from fakeblock.modelfile import current_lite_copy, file_sha256, read_card
+from fakeblock.app.classify import EmotionClassifier
+from fakeblock.core.errors import FakeBlockError
+from fakeblock.core.modelfile import current_lite_copy, file_sha256, read_card
 
 
 @pytest.fixture()
@@ -70,7 +70,7 @@ def test_unwritable_cache_still_runs_the_lite_engine(tmp_path, monkeypatch, bare
 
 
 def test_without_tensorflow_a_model_with_no_copy_says_what_to_install(cache, bare_model, monkeypatch):
-    monkeypatch.setitem(sys.modules, "fakeblock.models", None)  # as if Keras were not installed
+    monkeypatch.setitem(sys.modules, "fakeblock.core.networks", None)  # as if Keras were not installed
     with pytest.raises(FakeBlockError, match="converting it needs TensorFlow: .*requirements-train.txt"):
         EmotionClassifier(bare_model, engine="lite")
     with pytest.raises(FakeBlockError, match="--engine keras needs TensorFlow"):
@@ -82,7 +82,7 @@ def test_the_app_never_imports_tensorflow_or_keras(tmp_path, trained_model, astr
     photo = tmp_path / "face.png"
     cv2.imwrite(str(photo), astronaut_face)
     script = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); sys.argv = ['WebCam.py']\n"
-              "from fakeblock.app import main\n"
+              "from fakeblock.app.cli import main\n"
               f"code = main(['--source', {str(photo)!r}, '--headless', '--json', '-',"
               f" '--model', {str(trained_model)!r}])\n"
               "import fakeblock\n"
@@ -95,8 +95,8 @@ def test_the_app_never_imports_tensorflow_or_keras(tmp_path, trained_model, astr
 
 def test_training_without_tensorflow_says_what_to_install(monkeypatch, capsys):
     import BuildTrainTestCNN
-    from fakeblock import runtime
-    monkeypatch.setattr(runtime, "missing_training_packages", lambda: ["tensorflow", "keras"])
+    from fakeblock.core import quiet_imports
+    monkeypatch.setattr(quiet_imports, "missing_training_packages", lambda: ["tensorflow", "keras"])
     assert BuildTrainTestCNN.main([]) == 2
     error = capsys.readouterr().err
     assert error.strip().splitlines() == ["error: training needs tensorflow, keras: "
@@ -104,19 +104,20 @@ def test_training_without_tensorflow_says_what_to_install(monkeypatch, capsys):
 
 
 def test_training_needs_the_keras_backend_it_runs_on(monkeypatch):
-    from fakeblock import runtime
+    from fakeblock.core import quiet_imports
     present = {"keras", "sklearn", "jax"}
-    monkeypatch.setattr(runtime, "installed", lambda module: module in present)
+    monkeypatch.setattr(quiet_imports, "installed", lambda module: module in present)
     monkeypatch.setenv("KERAS_BACKEND", "jax")
-    assert runtime.missing_training_packages() == []  # a GPU machine with JAX and no TensorFlow
+    assert quiet_imports.missing_training_packages() == []  # a GPU machine with JAX and no TensorFlow
     monkeypatch.delenv("KERAS_BACKEND")
-    assert runtime.missing_training_packages() == ["tensorflow"]
+    assert quiet_imports.missing_training_packages() == ["tensorflow"]
 
 
 def test_a_model_trained_without_tensorflow_is_saved_without_its_lite_copy(monkeypatch, tmp_path, capsys):
-    from fakeblock import runtime, train
-    from fakeblock.models import build_model
-    monkeypatch.setattr(runtime, "installed", lambda module: module != "tensorflow")
+    from fakeblock.core import quiet_imports
+    from fakeblock.core.networks import build_model
+    from fakeblock.training import train
+    monkeypatch.setattr(quiet_imports, "installed", lambda module: module != "tensorflow")
     path = tmp_path / "gpu.keras"
     train.save_model_files(build_model("original", 7, augment=False), path, {"model": path.name})
     assert path.is_file() and not path.with_suffix(".tflite").exists()

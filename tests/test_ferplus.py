@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from conftest import SHARED_DATA, run_script, synthetic_faces, write_fer_csv
 
-from fakeblock.data import load_training_data
-from fakeblock.emotions import FERPLUS
-from fakeblock.errors import FakeBlockError
+from fakeblock.core.emotions import FERPLUS
+from fakeblock.core.errors import FakeBlockError
+from fakeblock.training.data import load_training_data
 
 # Vote columns in file order: neutral, happiness, surprise, sadness, anger, disgust, fear,
 # contempt, unknown, NF
@@ -116,8 +116,8 @@ def test_real_ferplus_valid_folder(tmp_path):
 
 
 def test_votes_join_fer2013_faces_by_their_pixels_and_blend_into_the_targets(tmp_path):
-    from fakeblock.data import FaceDataset
-    from fakeblock.train import targets, voted_targets
+    from fakeblock.training.data import FaceDataset
+    from fakeblock.training.train import targets, voted_targets
 
     root, labels = make_ferplus(tmp_path / "fp")
     images, _ = synthetic_faces(91)

@@ -6,8 +6,8 @@ import numpy as np
 from conftest import run_script, synthetic_faces
 from test_train import assert_measured_on_plain_training_faces
 
-from fakeblock.hostaugment import AugmentedFaces, augment_faces
-from fakeblock.preprocess import images_to_batch
+from fakeblock.core.preprocess import images_to_batch
+from fakeblock.training.hostaugment import AugmentedFaces, augment_faces
 
 
 def faces(n: int) -> np.ndarray:
@@ -52,7 +52,7 @@ class RecordedFaces(AugmentedFaces):
 
 
 def test_a_resumed_run_goes_on_with_the_epochs_it_had_not_trained():
-    from fakeblock.runtime import import_keras
+    from fakeblock.core.quiet_imports import import_keras
     keras = import_keras()
     data = RecordedFaces(faces(8), np.eye(2, dtype=np.float32)[[0, 1] * 4], batch_size=4, seed=0, workers=1)
     data.served = []
@@ -69,7 +69,7 @@ def test_training_with_host_augmentation(tmp_path, small_csv):
     assert "Augmenting the training faces on the CPU (OpenCV), outside the model" in result.stdout
     card = json.loads((tmp_path / "fer2013.json").read_text())
     assert card["settings"]["host_augmentation"] is True and card["epochs_run"] == 1
-    from fakeblock.models import load_model
+    from fakeblock.core.networks import load_model
     model = load_model(tmp_path / "fer2013.keras")
     assert "augmentation" not in [layer.name for layer in model.layers]
     assert_measured_on_plain_training_faces(tmp_path / "fer2013.keras", small_csv)
@@ -84,7 +84,7 @@ def test_host_augmentation_refuses_what_it_cannot_do(tmp_path, small_csv):
 
 
 def test_host_augmentation_changes_faces_as_much_as_the_keras_layers():
-    from fakeblock.models import augmentation
+    from fakeblock.core.networks import augmentation
     batch = faces(512)
     by_layers = np.asarray(augmentation(7)(batch, training=True))
     on_host = augment_faces(batch, np.random.default_rng(7))

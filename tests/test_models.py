@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from fakeblock.errors import FakeBlockError
-from fakeblock.models import build_model, load_model, recalibrate_batchnorm
+from fakeblock.core.errors import FakeBlockError
+from fakeblock.core.networks import build_model, load_model, recalibrate_batchnorm
 
 
 @pytest.mark.parametrize("arch, classes", [("default", 7), ("original", 7), ("default", 8), ("wide", 7)])
@@ -44,7 +44,7 @@ def test_augmentation_is_inactive_at_inference():
 
 
 def test_camera_augmentation_changes_training_faces_only():
-    from fakeblock.models import augmentation
+    from fakeblock.core.networks import augmentation
     faces = np.random.default_rng(0).uniform(0, 255, (8, 48, 48, 1)).astype(np.float32)
     plain, camera = augmentation(1), augmentation(1, camera=True)
     np.testing.assert_array_equal(np.asarray(camera(faces, training=False)), faces)
@@ -57,7 +57,7 @@ def test_camera_augmentation_changes_training_faces_only():
 
 
 def test_recalibrated_batchnorm_statistics_are_those_of_the_plain_faces():
-    from fakeblock.runtime import import_keras
+    from fakeblock.core.quiet_imports import import_keras
     keras = import_keras()
 
     model = build_model("default", 7, augment=True)
@@ -80,7 +80,7 @@ def test_recalibration_leaves_a_network_without_batchnorm_alone():
 
 
 def test_save_load_round_trip_gives_identical_predictions(tmp_path):
-    from fakeblock.atomic import save_model
+    from fakeblock.core.atomic import save_model
 
     model = build_model("default", 7)
     path = tmp_path / "m.keras"

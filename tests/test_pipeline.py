@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from fakeblock.classify import EmotionClassifier
-from fakeblock.detect import FaceDetector, iou
-from fakeblock.pipeline import EmotionPipeline
+from fakeblock.app.classify import EmotionClassifier
+from fakeblock.app.detect import FaceDetector, iou
+from fakeblock.app.pipeline import EmotionPipeline
 
 
 def frame_with(faces, size=(480, 640)):

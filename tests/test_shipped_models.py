@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from conftest import ROOT, SHARED_DATA
 
-from fakeblock.classify import EmotionClassifier
-from fakeblock.emotions import FER2013, FERPLUS
-from fakeblock.evaluate import predict_scores
-from fakeblock.modelfile import DEFAULT_MODEL, current_lite_copy, read_card
+from fakeblock.app.classify import EmotionClassifier
+from fakeblock.core.emotions import FER2013, FERPLUS
+from fakeblock.core.modelfile import DEFAULT_MODEL, current_lite_copy, read_card
+from fakeblock.training.evaluate import predict_scores
 
 SHIPPED = {"fer2013.keras": FER2013, "ferplus.keras": FERPLUS,
            "fer2013-original-original.keras": FER2013, "fer2013-original-improved.keras": FER2013,
@@ -38,8 +38,8 @@ def test_the_app_uses_the_joint_model():
 @pytest.mark.skipif(not (SHARED_DATA / "fer2013.csv.gz").exists(),
                     reason="the real FER2013 CSV is not at ../shared/data/fer2013.csv.gz")
 def test_shipped_fer2013_model_matches_its_card_on_publictest(tmp_path):
-    from fakeblock.data import load_dataset
-    from fakeblock.models import load_model
+    from fakeblock.core.networks import load_model
+    from fakeblock.training.data import load_dataset
 
     card = json.loads((ROOT / "model" / "fer2013.json").read_text())
     data = load_dataset(SHARED_DATA / "fer2013.csv.gz", cache_dir=tmp_path).split("PublicTest")

@@ -109,8 +109,8 @@ def test_image_folder_summary_has_no_times_and_no_shared_tracks(tmp_path, astron
 
 
 def test_eight_class_model_gives_eight_score_columns(tmp_path):
-    from fakeblock.atomic import save_model
-    from fakeblock.models import build_model
+    from fakeblock.core.atomic import save_model
+    from fakeblock.core.networks import build_model
     model_path = tmp_path / "ferplus.keras"
     save_model(build_model("original", 8, augment=False), model_path)
     result = run_script("WebCam.py", "--source", "demo", "--headless", "--summary", tmp_path / "s",

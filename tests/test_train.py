@@ -9,16 +9,16 @@ from conftest import run_script, synthetic_faces, write_fer_csv
 
 
 def batchnorm_statistics(model) -> list:
-    from fakeblock.models import batchnorm_layers
+    from fakeblock.core.networks import batchnorm_layers
     return [v.numpy().copy() for layer in batchnorm_layers(model)
             for v in (layer.moving_mean, layer.moving_variance)]
 
 
 def assert_measured_on_plain_training_faces(model_path, csv):
     """The saved BatchNorm statistics are those measured on the un-augmented calibration faces."""
-    from fakeblock.data import load_dataset
-    from fakeblock.models import load_model, recalibrate_batchnorm
-    from fakeblock.train import calibration_faces
+    from fakeblock.core.networks import load_model, recalibrate_batchnorm
+    from fakeblock.training.data import load_dataset
+    from fakeblock.training.train import calibration_faces
 
     model = load_model(model_path)
     saved = batchnorm_statistics(model)
@@ -38,7 +38,7 @@ def test_tiny_training_run_writes_model_card_and_plots(trained_model):
     assert card["batchnorm_statistics"] == "measured on 4096 un-augmented training faces"
     for plot in ("fer2013-curves.png", "fer2013-confusion.png"):
         assert (out / plot).stat().st_size > 1000
-    from fakeblock.models import load_model
+    from fakeblock.core.networks import load_model
     model = load_model(trained_model)
     assert model.output_shape == (None, 7)
     with zipfile.ZipFile(trained_model) as archive:  # saved for inference: no optimizer state
@@ -64,8 +64,8 @@ def test_training_measures_batchnorm_statistics_on_plain_faces(small_csv, traine
 
 
 def test_recalibrate_mends_an_older_model_and_its_card(tmp_path, small_csv, trained_model):
-    from fakeblock.atomic import save_model
-    from fakeblock.models import batchnorm_layers, load_model
+    from fakeblock.core.atomic import save_model
+    from fakeblock.core.networks import batchnorm_layers, load_model
 
     older = load_model(trained_model)
     for layer in batchnorm_layers(older):  # as if measured on augmented faces
@@ -95,17 +95,17 @@ def test_init_from_starts_where_a_saved_model_left_off(tmp_path, small_csv, trai
     card = json.loads((tmp_path / "fer2013.json").read_text())
     assert card["initialised_from"]["model"] == trained_model.name
     assert card["initialised_from"]["epochs"] == 1 and card["settings"]["learning_rate"] == 1e-9
-    from fakeblock.models import load_model
+    from fakeblock.core.networks import load_model
     before, after = load_model(trained_model), load_model(tmp_path / "fer2013.keras")
     for old, new in zip(before.trainable_weights, after.trainable_weights):  # lr ~0: they stay
         np.testing.assert_allclose(old.numpy(), new.numpy(), atol=1e-4)
 
 
 def test_teacher_targets_blend_labels_with_the_teachers_scores(small_csv, trained_model):
-    from fakeblock.data import load_dataset
-    from fakeblock.evaluate import predict_scores
-    from fakeblock.models import load_model
-    from fakeblock.train import distilled_targets, targets
+    from fakeblock.core.networks import load_model
+    from fakeblock.training.data import load_dataset
+    from fakeblock.training.evaluate import predict_scores
+    from fakeblock.training.train import distilled_targets, targets
     faces = load_dataset(small_csv).split("Training")
     teacher = {"model": trained_model.name, "path": str(trained_model)}
     blended = distilled_targets(targets(faces, "single"), faces.images, [teacher, teacher], 0.25, faces.classes)
@@ -115,11 +115,11 @@ def test_teacher_targets_blend_labels_with_the_teachers_scores(small_csv, traine
 
 
 def test_a_teacher_of_seven_classes_teaches_an_eight_class_student_by_name(small_csv, trained_model):
-    from fakeblock.data import load_dataset
-    from fakeblock.emotions import FERPLUS
-    from fakeblock.evaluate import predict_scores
-    from fakeblock.models import load_model
-    from fakeblock.train import distilled_targets
+    from fakeblock.core.emotions import FERPLUS
+    from fakeblock.core.networks import load_model
+    from fakeblock.training.data import load_dataset
+    from fakeblock.training.evaluate import predict_scores
+    from fakeblock.training.train import distilled_targets
     faces = load_dataset(small_csv).split("Training")
     teacher = {"model": trained_model.name, "path": str(trained_model), "classes": list(faces.classes)}
     student_targets = np.full((len(faces), 8), 1 / 8, np.float32)
@@ -138,8 +138,8 @@ def test_training_with_a_teacher_records_it(tmp_path, small_csv, trained_model):
 
 
 def test_camera_augmentation_is_recorded_and_refused_for_the_original_network(tmp_path, small_csv):
-    from fakeblock.data import load_dataset
-    from fakeblock.train import new_config
+    from fakeblock.training.data import load_dataset
+    from fakeblock.training.train import new_config
     config = new_config(load_dataset(small_csv, cache_dir=tmp_path), camera=True)
     assert config.recipe_settings["camera"] is True  # the card's settings, and --resume, keep it
     result = run_script("BuildTrainTestCNN.py", "--data", small_csv, "--arch", "original", "--camera-augmentation",
@@ -151,8 +151,8 @@ def test_camera_augmentation_is_recorded_and_refused_for_the_original_network(tm
 def test_logit_adjustment_charges_more_for_missing_a_rare_class(tmp_path, small_csv):
     import keras
 
-    from fakeblock.data import load_dataset
-    from fakeblock.train import logit_adjusted, new_config
+    from fakeblock.training.data import load_dataset
+    from fakeblock.training.train import logit_adjusted, new_config
     plain = keras.losses.CategoricalCrossentropy()
     shares = np.array([0.8, 0.2], np.float32)
     adjusted = logit_adjusted(plain, shares, 1.0)
@@ -178,8 +178,8 @@ def test_bad_teacher_arguments(tmp_path, small_csv, args, message):
 
 
 def test_init_from_a_model_of_other_classes_lends_all_but_its_classifier(tmp_path):
-    from fakeblock.models import CLASSIFIER, build_model
-    from fakeblock.train import copy_weights
+    from fakeblock.core.networks import CLASSIFIER, build_model
+    from fakeblock.training.train import copy_weights
     eight = build_model("default", 8)
     eight.save(tmp_path / "ferplus.keras")
     seven = build_model("default", 7, seed=3)
@@ -193,7 +193,7 @@ def test_init_from_a_model_of_other_classes_lends_all_but_its_classifier(tmp_pat
 
 
 def test_ema_saves_the_moving_average_of_the_weights(tmp_path, small_csv, trained_model):
-    from fakeblock.models import load_model
+    from fakeblock.core.networks import load_model
     start = load_model(trained_model).trainable_weights
     moved = {}
     for flags in ([], ["--ema"]):  # 2 steps at a high learning rate, from the same start
@@ -219,8 +219,8 @@ def test_init_from_a_model_of_another_network_is_refused(tmp_path, small_csv, tr
 def test_random_split_is_reproducible(tmp_path):
     images, labels = synthetic_faces(70)
     csv = write_fer_csv(tmp_path / "train-only.csv", images, labels, ["Training"] * 70)
-    from fakeblock.data import load_dataset
-    from fakeblock.train import choose_splits
+    from fakeblock.training.data import load_dataset
+    from fakeblock.training.train import choose_splits
     data = load_dataset(csv)
     first, second = choose_splits(data, "random", 7), choose_splits(data, "random", 7)
     assert len(first[0]) == 56 and len(first[1]) == 14 and first[2] is None
@@ -229,8 +229,8 @@ def test_random_split_is_reproducible(tmp_path):
 
 def test_evaluate_json_has_the_documented_keys_and_known_numbers(tmp_path):
     """A model that always answers 'happy', on faces of which 3 in 7 are happy."""
-    from fakeblock.atomic import save_model
-    from fakeblock.runtime import import_keras
+    from fakeblock.core.atomic import save_model
+    from fakeblock.core.quiet_imports import import_keras
     keras = import_keras()
     faces = keras.Input((48, 48, 1))
     always_happy = keras.layers.Dense(7, activation="softmax", kernel_initializer="zeros",

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from conftest import ROOT, write_video
 
-from fakeblock import sinks
+from fakeblock.app import sinks
 
 NO_KEY = -1
 

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.preprocess import to_gray
 from .classify import EmotionClassifier
 from .detect import PHOTO_PAD, FaceDetector, FaceTracker
-from .preprocess import to_gray
 
 #: The face finders ``build_pipeline`` knows (``--detector``): BlazeFace is the default.
 DETECTORS = ("blazeface", "haar")
@@ -101,7 +101,7 @@ def build_pipeline(model=None, *, still: bool = False, tta: bool = False, engine
     frames are separate photos (faces cut by the photo's edge are also searched
     for). The other arguments are the app's flags of the same names.
     """
-    from .modelfile import DEFAULT_MODEL
+    from ..core.modelfile import DEFAULT_MODEL
 
     pad = PHOTO_PAD if still else 0.0
     if detector == "haar":

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import FakeBlockError
-from .images import read_image
+from ..core.errors import FakeBlockError
+from ..core.images import read_image
 from .pipeline import MIN_CONFIDENCE, build_pipeline
 
 

@@ -3,7 +3,7 @@
 import cv2
 import numpy as np
 
-from .emotions import COLORS_BGR
+from ..core.emotions import COLORS_BGR
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 KEY_HELP = "q/Esc quit  s snapshot  space pause  m mirror"

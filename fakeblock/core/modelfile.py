@@ -10,9 +10,9 @@ from .errors import FakeBlockError
 
 #: The shipped models: the repository's top-level ``model/``, or, where FakeBlock
 #: was installed with pip, the copy inside the package.
-MODEL_DIR = next((d for d in (Path(__file__).resolve().parent / "model",
-                              Path(__file__).resolve().parent.parent / "model") if d.is_dir()),
-                 Path(__file__).resolve().parent.parent / "model")
+MODEL_DIR = next((d for d in (Path(__file__).resolve().parents[1] / "model",
+                              Path(__file__).resolve().parents[2] / "model") if d.is_dir()),
+                 Path(__file__).resolve().parents[2] / "model")
 
 #: The model WebCam.py uses unless told otherwise: FER2013's labels blended with
 #: the FER+ votes, the best on real photos both overall and class by class

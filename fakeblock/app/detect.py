@@ -7,12 +7,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .errors import FakeBlockError
-from .preprocess import to_gray
+from ..core.errors import FakeBlockError
+from ..core.preprocess import to_gray
 
 #: The cascade shipped beside WebCam.py; OpenCV's own copy is the fallback.
 CASCADE_NAME = "haarcascade_frontalface_default.xml"
-DEFAULT_CASCADE = Path(__file__).resolve().parent.parent / CASCADE_NAME
+DEFAULT_CASCADE = Path(__file__).resolve().parents[2] / CASCADE_NAME
 _CASCADE_WINDOW = 24  # the frontal-face cascade's own window size, in pixels
 #: Side, in pixels, that the smallest face sought around a known face is scaled
 #: to. OpenCV slides the cascade's window by two pixels until it has shrunk the

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import save_model, write_text
-from .models import recalibrate_batchnorm
-from .runtime import import_keras
+from ..core.atomic import save_model, write_text
+from ..core.networks import recalibrate_batchnorm
+from ..core.quiet_imports import import_keras
 
 keras = import_keras()
 
@@ -43,7 +43,7 @@ class AtomicBestCheckpoint(keras.callbacks.Callback):
 
 class BatchNormRecalibration(keras.callbacks.Callback):
     """Before each validation, measure the BatchNorm statistics on ``faces``
-    without augmentation (:func:`~fakeblock.models.recalibrate_batchnorm`), so
+    without augmentation (:func:`~fakeblock.core.networks.recalibrate_batchnorm`), so
     that validation, the best-epoch checkpoint and the saved model all use them.
     Place it after SwapEMAWeights: with ``--ema`` it measures the averaged weights.
     """

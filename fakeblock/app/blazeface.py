@@ -15,12 +15,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..core.preprocess import to_rgb
+from ..core.quiet_imports import stderr_silenced
 from .detect import largest_first
 from .engine import lite_interpreter
-from .preprocess import to_rgb
-from .runtime import stderr_silenced
 
-MODELS = Path(__file__).resolve().parent / "facedetector"
+MODELS = Path(__file__).resolve().parents[1] / "facedetector"
 MIN_SCORE = 0.5  # MediaPipe's own threshold
 NMS_IOU = 0.3
 #: From BlazeFace's box to the Haar cascade's framing, which the classifier was
@@ -102,12 +102,12 @@ class _Network:
 
 class BlazeFaceDetector:
     """Finds faces with BlazeFace; the same methods as
-    :class:`~fakeblock.detect.FaceDetector` (the Haar cascade). It sees the
+    :class:`~fakeblock.app.detect.FaceDetector` (the Haar cascade). It sees the
     frame in colour where it has colour: on gray pictures its scores drop (on
     the demo clip a face scored 0.88 in colour, 0.45 in gray).
 
     ``min_size``: smallest face side, in pixels. ``pad``: border for still
-    photos (see :data:`fakeblock.detect.PHOTO_PAD`). A frame where the
+    photos (see :data:`fakeblock.app.detect.PHOTO_PAD`). A frame where the
     short-range model finds no face is searched again by the full-range one.
     """
 

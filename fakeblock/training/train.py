@@ -16,10 +16,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .atomic import write_text
+from ..core.atomic import write_text
+from ..core.errors import FakeBlockError
+from ..core.preprocess import images_to_batch
 from .data import FaceDataset
-from .errors import FakeBlockError
-from .preprocess import images_to_batch
 
 #: Settings of each training recipe; ``original`` reproduces the original project.
 RECIPES = {
@@ -117,8 +117,8 @@ def distilled_targets(targets_: np.ndarray, images: np.ndarray, teachers: list, 
     faces (knowledge distillation): ``(1 - weight) * targets + weight * teachers``.
     A teacher of other classes is matched by class name: a class it lacks
     scores 0, one the student lacks is dropped, and its scores sum to one again."""
+    from ..core.networks import load_model
     from .evaluate import predict_scores
-    from .models import load_model
 
     def on_student_classes(teacher):
         scores = predict_scores(load_model(teacher["path"]), images)
@@ -145,7 +145,7 @@ def voted_targets(targets_: np.ndarray, train: FaceDataset, votes: dict) -> np.n
 
 
 def calibration_faces(train: FaceDataset, seed: int) -> np.ndarray:
-    """The seeded sample of training faces that :func:`~fakeblock.models.recalibrate_batchnorm`
+    """The seeded sample of training faces that :func:`~fakeblock.core.networks.recalibrate_batchnorm`
     measures the BatchNorm statistics on, as a model input batch."""
     rows = np.random.default_rng(seed).permutation(len(train))[:CALIBRATION_FACES]
     return images_to_batch(train.images[np.sort(rows)])
@@ -200,10 +200,10 @@ def fit(config: TrainConfig, train: FaceDataset, val: FaceDataset, run: RunFolde
     Returns the best epoch's record, ``{"epoch": n, "val_accuracy": a}``; the
     best model itself is in ``run.best``.
     """
-    from .runtime import import_keras
+    from ..core.quiet_imports import import_keras
     keras = import_keras()
+    from ..core.networks import build_model
     from .callbacks import AtomicBestCheckpoint, BatchNormRecalibration, EpochTimer
-    from .models import build_model
 
     keras.utils.set_random_seed(config.seed)
     on_host = config.recipe_settings.get("host_augmentation", False)
@@ -254,7 +254,7 @@ def describe_start(path, arch: str, classes: tuple) -> dict:
     name, its classes, and the epochs and seconds of training behind it (from
     its own card). A model of other classes (FER+ for FER2013, say) lends every
     layer but the classifier, which starts afresh."""
-    from .modelfile import check_model_file, read_card
+    from ..core.modelfile import check_model_file, read_card
 
     path = check_model_file(path)
     card = read_card(path) or {}
@@ -272,7 +272,7 @@ def describe_teachers(paths, classes: tuple) -> list:
     """Check the ``--teacher`` models: saved models whose classes are the data's,
     or all among them, or include them all (FER2013's seven and FER+'s eight);
     returns their names, classes and where they are."""
-    from .modelfile import check_model_file, read_card
+    from ..core.modelfile import check_model_file, read_card
 
     teachers = []
     for given in paths:
@@ -308,7 +308,7 @@ def load_votes(votes: dict) -> FaceDataset | None:
 def copy_weights(path, model):
     """Start ``model`` from the weights of the saved model at ``path``: every
     layer, or every layer but the classifier where the two differ in classes."""
-    from .models import CLASSIFIER, load_model
+    from ..core.networks import CLASSIFIER, load_model
 
     source = load_model(path)
     pairs = list(zip(*([layer for layer in net.layers if layer.weights] for net in (model, source))))
@@ -417,8 +417,8 @@ def save_trained(config: TrainConfig, run: RunFolder, best: dict, dataset: FaceD
     faces) and write the model, its TF Lite copy, its card and plots atomically."""
     import pandas as pd
 
+    from ..core.networks import batchnorm_layers, load_model
     from .evaluate import calibrate_and_evaluate, plot_history, plot_validation_confusion
-    from .models import batchnorm_layers, load_model
 
     model = load_model(run.best)
     calibration, metrics = calibrate_and_evaluate(model, model_path.name, splits.validation, splits.test,
@@ -427,7 +427,7 @@ def save_trained(config: TrainConfig, run: RunFolder, best: dict, dataset: FaceD
     card = {
         "model": model_path.name,
         "classes": list(config.classes),
-        "input": "48x48 grayscale face crop, raw pixel values 0-255 (fakeblock.preprocess)",
+        "input": "48x48 grayscale face crop, raw pixel values 0-255 (fakeblock.core.preprocess)",
         "architecture": config.arch,
         "parameters": int(model.count_params()),
         "recipe": config.recipe,
@@ -460,9 +460,9 @@ def save_trained(config: TrainConfig, run: RunFolder, best: dict, dataset: FaceD
 def load_saved(model_path: Path, dataset: FaceDataset) -> tuple:
     """A saved model and its card (a bare one if it has none), checked to score
     ``dataset``'s classes."""
+    from ..core.modelfile import read_card
+    from ..core.networks import load_model
     from .evaluate import check_model_classes
-    from .modelfile import read_card
-    from .models import load_model
 
     model = load_model(model_path)
     check_model_classes(model, model_path, dataset)
@@ -475,8 +475,8 @@ def recalibrate_saved(model_path: Path, dataset: FaceDataset, splits: Splits, se
     calibration again (against ``votes``' share where given, :func:`describe_votes`),
     re-evaluate, and rewrite the model, its TF Lite copy, its card and its plots
     atomically."""
+    from ..core.networks import recalibrate_batchnorm
     from .evaluate import calibrate_and_evaluate, plot_validation_confusion
-    from .models import recalibrate_batchnorm
 
     model, card = load_saved(model_path, dataset)
     if not recalibrate_batchnorm(model, calibration_faces(splits.train, seed)):
@@ -497,8 +497,8 @@ def calibrate_saved(model_path: Path, dataset: FaceDataset, splits: Splits, vote
     :func:`describe_votes`) and rewrite its card (calibration and metrics) and
     plots, and its TF Lite copy where that is missing or stale; the ``.keras``
     file itself is unchanged."""
+    from ..core.modelfile import current_lite_copy
     from .evaluate import calibrate_and_evaluate, plot_validation_confusion, write_json
-    from .modelfile import current_lite_copy
 
     model, card = load_saved(model_path, dataset)
     calibration, metrics = calibrate_and_evaluate(model, model_path.name, splits.validation, splits.test,
@@ -517,11 +517,11 @@ def save_model_files(model, model_path: Path, card: dict, keras_file: bool = Tru
     with both files' hashes, each atomically and the card last: a run stopped in
     between leaves a card whose hashes do not match, and the app then converts
     the ``.keras`` itself rather than trust a stale copy."""
-    from .atomic import save_model, write_bytes
+    from ..core.atomic import save_model, write_bytes
+    from ..core.modelfile import files_record, lite_path
+    from ..core.networks import to_tflite
+    from ..core.quiet_imports import installed
     from .evaluate import write_json
-    from .modelfile import files_record, lite_path
-    from .models import to_tflite
-    from .runtime import installed
 
     if keras_file:
         save_model(model, model_path)

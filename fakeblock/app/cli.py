@@ -10,11 +10,11 @@ import sys
 import time
 from pathlib import Path
 
-from .errors import FakeBlockError
-from .modelfile import DEFAULT_MODEL, check_model_file
+from ..core.errors import FakeBlockError
+from ..core.modelfile import DEFAULT_MODEL, check_model_file
+from ..core.quiet_imports import silence_opencv
 from .overlay import render
 from .pipeline import DETECTORS, MIN_CONFIDENCE
-from .runtime import silence_opencv
 from .sinks import ImageSink, JsonLinesSink, VideoSink, Window
 from .sources import CameraStopped, open_source
 
@@ -119,7 +119,7 @@ def run(args) -> int:
 
 
 def pipeline_options(args) -> dict:
-    """The flags :func:`~fakeblock.pipeline.build_pipeline` takes, by its argument names."""
+    """The flags :func:`~fakeblock.app.pipeline.build_pipeline` takes, by its argument names."""
     return {"tta": args.tta, "engine": args.engine, "smooth": args.smooth, "detect_every": args.detect_every,
             "min_confidence": args.min_confidence, "detector": args.detector, "cascade": args.cascade,
             "scale_factor": args.scale_factor, "min_neighbors": args.min_neighbors, "min_size": args.min_size}
@@ -127,8 +127,8 @@ def pipeline_options(args) -> dict:
 
 def _folder_of_videos(spec) -> list:
     """The videos of a ``--source`` folder that holds videos and no images, else []."""
-    from .batch import video_files
-    from .images import IMAGE_SUFFIXES
+    from ..core.images import IMAGE_SUFFIXES
+    from .videos import video_files
 
     folder = Path(spec) if spec else None
     if not folder or not folder.is_dir() or any(p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir()):
@@ -138,7 +138,7 @@ def _folder_of_videos(spec) -> list:
 
 def _run_videos(videos: list, args) -> int:
     """A folder of videos: each into its own folder under ``--summary``, several at once."""
-    from .batch import analyze_videos
+    from .videos import analyze_videos
 
     if not args.summary:
         raise FakeBlockError(f"{args.source}: a folder of videos is analysed into result folders: "

@@ -8,7 +8,7 @@ TensorFlow's interpreter does. A ``.keras`` with no current copy beside it (a
 model from elsewhere) is converted once, which needs TensorFlow, and the result
 is cached (``~/.cache/fakeblock/lite``, by the file's hash). ``--engine keras``
 runs the Keras model itself; the copy's weights are 8-bit integers, and the
-scores agree to within 0.03 (:func:`fakeblock.models.to_tflite`).
+scores agree to within 0.03 (:func:`fakeblock.core.networks.to_tflite`).
 """
 
 import os
@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import write_bytes
-from .errors import FakeBlockError
-from .modelfile import current_lite_copy, file_sha256
-from .runtime import stderr_silenced
+from ..core.atomic import write_bytes
+from ..core.errors import FakeBlockError
+from ..core.modelfile import current_lite_copy, file_sha256
+from ..core.quiet_imports import stderr_silenced
 
 TRAINING_INSTALL = "python -m pip install -r requirements-train.txt"
 _threads = None  # interpreter threads; None: every core
@@ -45,7 +45,7 @@ class KerasEngine:
     name = "keras"
 
     def __init__(self, model_path: Path):
-        from .models import load_model
+        from ..core.networks import load_model
 
         self.model = load_model(model_path)
         self.input_shape = tuple(self.model.input_shape[1:])
@@ -106,7 +106,7 @@ def lite_flatbuffer(model_path: Path, card: dict | None) -> bytes:
     if cached.is_file():
         return cached.read_bytes()
     try:
-        from .models import load_model, to_tflite
+        from ..core.networks import load_model, to_tflite
     except ImportError:
         raise FakeBlockError(f"{model_path}: no TF Lite copy beside it ({model_path.stem}.tflite, "
                              f"which training writes); converting it needs TensorFlow: {TRAINING_INSTALL}"
@@ -133,7 +133,7 @@ def make_engine(model_path, card: dict | None, engine: str = "lite"):
         except FakeBlockError:
             raise
         except Exception as e:  # noqa: BLE001 - any converter failure leaves the Keras model usable
-            from .errors import first_line
+            from ..core.errors import first_line
             print(f"note: TensorFlow Lite cannot run {model_path.name} ({first_line(e)}); "
                   "running it with Keras (slower)", file=sys.stderr)
     try:

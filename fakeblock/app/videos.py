@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .atomic import write_text
-from .errors import FakeBlockError, first_line
+from ..core.atomic import write_text
+from ..core.errors import FakeBlockError, first_line
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"}
 INDEX_COLUMNS = ["path", "frames", "duration_s", "faces_tracked", "dominant_emotion", "status", "error"]
@@ -123,7 +123,7 @@ def analyze_videos(paths, out="results", *, jobs: int | None = None, ray_address
     ``ray_address``: run each video as a task on the Ray cluster at this address
     (``"local"``: start one on this machine, with ``jobs`` CPUs). ``redo``: analyse again videos
     whose result folder exists (by default they are skipped, their row kept).
-    ``options``: :func:`~fakeblock.pipeline.build_pipeline`'s (``model``,
+    ``options``: :func:`~fakeblock.app.pipeline.build_pipeline`'s (``model``,
     ``smooth``, ``detector``...).
     """
     if isinstance(paths, (str, os.PathLike)):
@@ -206,7 +206,7 @@ def _run_on_ray(videos, out, options, ray_address=None, jobs=None):
     if started_here:
         try:
             if ray_address == "local":  # workers import fakeblock from where this one does
-                package_root = str(Path(__file__).resolve().parent.parent)
+                package_root = str(Path(__file__).resolve().parents[2])
                 ray.init(num_cpus=jobs, include_dashboard=False, log_to_driver=False, configure_logging=False,
                          runtime_env={"env_vars": {"PYTHONPATH": package_root}})
             else:

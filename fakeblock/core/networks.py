@@ -1,14 +1,14 @@
 """The networks: the original project's, and FakeBlock's default.
 
 Every model takes ``(48, 48, 1)`` raw gray pixels (0-255, see
-:mod:`fakeblock.preprocess`) and outputs class probabilities; the rescaling,
+:mod:`fakeblock.core.preprocess`) and outputs class probabilities; the rescaling,
 and the augmentation used in training, live inside the model.
 """
 
 import numpy as np
 
 from .preprocess import FACE_SIZE
-from .runtime import import_keras
+from .quiet_imports import import_keras
 
 keras = import_keras()
 layers = keras.layers
@@ -21,7 +21,7 @@ WIDE = {"widths": (64, 128, 256, 512), "dense_units": 512}
 CLASSIFIER = "emotion"  # the name of every network's output layer
 
 # The training augmentation's ranges (Keras' layer arguments), shared with the
-# host-side copy in :mod:`fakeblock.hostaugment`.
+# host-side copy in :mod:`fakeblock.training.hostaugment`.
 ROTATION = 0.04    # a fraction of a full turn: +-14.4 degrees
 ZOOM = 0.1         # +-10 % of the size
 SHIFT = 0.1        # +-10 % of the size, each way
@@ -137,7 +137,7 @@ def batchnorm_layers(model) -> list:
 
 def recalibrate_batchnorm(model, faces: np.ndarray, batch_size: int = 256):
     """Measure every BatchNormalization layer's mean and variance on ``faces``
-    (a batch from :func:`~fakeblock.preprocess.images_to_batch`), fed without
+    (a batch from :func:`~fakeblock.core.preprocess.images_to_batch`), fed without
     augmentation, and make them the statistics the model uses at inference.
 
     Training keeps running averages over *augmented* faces, which differ from
@@ -176,7 +176,7 @@ def to_tflite(model) -> bytes:
     import tensorflow as tf
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-    from .runtime import stderr_silenced
+    from .quiet_imports import stderr_silenced
 
     @tf.function(input_signature=[tf.TensorSpec([None, *model.input_shape[1:]], tf.float32)])
     def serve(faces):

@@ -2,19 +2,19 @@
 
 import numpy as np
 
-from .calibration import calibrate, card_curve
-from .errors import FakeBlockError
-from .modelfile import DEFAULT_MODEL, check_model_file, model_classes, read_card
-from .preprocess import faces_to_batch
+from ..core.calibration import calibrate, card_curve
+from ..core.errors import FakeBlockError
+from ..core.modelfile import DEFAULT_MODEL, check_model_file, model_classes, read_card
+from ..core.preprocess import faces_to_batch
 
 
 class EmotionClassifier:
     """Classifies face boxes of a gray frame in one batched model call.
 
     ``tta``: also classify the mirrored faces and average (about twice the cost).
-    ``engine``: ``lite`` (TensorFlow Lite, faster) or ``keras`` (see :mod:`fakeblock.engine`).
+    ``engine``: ``lite`` (TensorFlow Lite, faster) or ``keras`` (see :mod:`fakeblock.app.engine`).
     Scores are calibrated with the curve the model card records
-    (:mod:`fakeblock.calibration`).
+    (:mod:`fakeblock.core.calibration`).
     """
 
     def __init__(self, model_path=DEFAULT_MODEL, tta: bool = False, engine: str = "lite"):

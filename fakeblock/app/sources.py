@@ -9,10 +9,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .errors import FakeBlockError
-from .images import IMAGE_SUFFIXES, read_image
+from ..core.errors import FakeBlockError
+from ..core.images import IMAGE_SUFFIXES, read_image
 
-DEMO_IMAGE = Path(__file__).resolve().parent / "demo" / "astronaut.jpg"
+DEMO_IMAGE = Path(__file__).resolve().parents[1] / "demo" / "astronaut.jpg"
 DEMO_FRAMES, DEMO_FPS, DEMO_SIZE = 120, 30.0, (640, 480)
 
 

@@ -1,7 +1,7 @@
 """Loading and validating face datasets, and the parsed-array cache.
 
 Every loader returns a :class:`FaceDataset`; every problem in a file raises
-:class:`~fakeblock.errors.FakeBlockError` naming the file, the row and what is
+:class:`~fakeblock.core.errors.FakeBlockError` naming the file, the row and what is
 wrong, unless the caller asked to skip bad rows (then they are counted and
 reported, never dropped silently).
 """
@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from .emotions import FER2013, FERPLUS, FERPLUS_VOTE_COLUMNS
-from .errors import FakeBlockError, first_line
-from .images import IMAGE_SUFFIXES, read_image
-from .modelfile import file_sha256
-from .preprocess import FACE_SIZE, crop_face, to_gray
+from ..core.emotions import FER2013, FERPLUS, FERPLUS_VOTE_COLUMNS
+from ..core.errors import FakeBlockError, first_line
+from ..core.images import IMAGE_SUFFIXES, read_image
+from ..core.modelfile import file_sha256
+from ..core.preprocess import FACE_SIZE, crop_face, to_gray
 
 USAGES = ("Training", "PublicTest", "PrivateTest")
 PIXELS_PER_FACE = FACE_SIZE * FACE_SIZE

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import cv2
 
-from .errors import FakeBlockError
+from ..core.errors import FakeBlockError
 
 WINDOW_TITLE = "FakeBlock - emotions"
 

@@ -11,10 +11,10 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
-from .atomic import save_figure, write_text
-from .calibration import LEVELS, agreement, calibrate, fit_confidence_curve, reliability
+from ..core.atomic import save_figure, write_text
+from ..core.calibration import LEVELS, agreement, calibrate, fit_confidence_curve, reliability
+from ..core.preprocess import images_to_batch
 from .data import ferplus_votes_for
-from .preprocess import images_to_batch
 
 
 def predict_scores(model, images: np.ndarray, tta: bool = False, batch_size: int = 512) -> np.ndarray:
@@ -122,8 +122,8 @@ def majority_rows(dataset) -> np.ndarray:
 
 def evaluate_model(model, dataset, tta: bool = False, curve: dict | None = None,
                    votes: np.ndarray | None = None) -> dict:
-    """:func:`classification_metrics` of ``model`` on a :class:`~fakeblock.data.FaceDataset`,
-    and the calibration of its scores after ``curve`` (:mod:`fakeblock.calibration`):
+    """:func:`classification_metrics` of ``model`` on a :class:`~fakeblock.training.data.FaceDataset`,
+    and the calibration of its scores after ``curve`` (:mod:`fakeblock.core.calibration`):
     ``ece``, ``mean_confidence`` and the ``reliability`` bins. FER+ data: accuracy
     against the majority vote (:func:`majority_rows`). Calibration is measured
     against the annotators' vote share where there are votes (FER+ data's own,
@@ -146,7 +146,7 @@ def fit_calibration(model, dataset, votes: np.ndarray | None = None) -> dict:
     votes = dataset.votes if votes is None else votes
     against = "the label" if votes is None else "the annotators' vote share"
     fitted = {"method": (f"isotonic regression of the top score against {against}, in {LEVELS} levels "
-                         "(scaling-binning; fakeblock.calibration)"),
+                         "(scaling-binning; fakeblock.core.calibration)"),
               "fitted_on": f"validation, {len(dataset)} faces"}
     for key, tta in (("plain", False), ("tta", True)):
         scores = predict_scores(model, dataset.images, tta=tta)
@@ -201,7 +201,7 @@ def plot_reliability(metrics: dict, path: Path, title: str):
 
 def check_model_classes(model, model_path: Path, dataset):
     """Fail when the model scores another number of classes than ``dataset`` has."""
-    from .errors import FakeBlockError
+    from ..core.errors import FakeBlockError
 
     n_outputs = model.output_shape[-1]
     if n_outputs != len(dataset.classes):
@@ -224,10 +224,10 @@ def evaluate_saved(model_path: Path, dataset, usage: str | None = None, tta: boo
     ``dataset`` (default PrivateTest where present, else PublicTest), printed,
     and written as JSON with its reliability diagram where ``report_json`` is given.
     ``ferplus``: measure the confidence against these FER+ votes on the same faces."""
-    from .calibration import card_curve
-    from .errors import FakeBlockError
-    from .modelfile import read_card
-    from .models import load_model
+    from ..core.calibration import card_curve
+    from ..core.errors import FakeBlockError
+    from ..core.modelfile import read_card
+    from ..core.networks import load_model
 
     sizes = dataset.split_sizes()
     usage = usage or ("PrivateTest" if sizes.get("PrivateTest") else "PublicTest")

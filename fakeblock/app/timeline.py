@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .atomic import save_figure, write_text
-from .emotions import color_rgb
-from .errors import FakeBlockError
+from ..core.atomic import save_figure, write_text
+from ..core.emotions import color_rgb
+from ..core.errors import FakeBlockError
 
 BASE_COLUMNS = ["frame", "time_s", "track", "x", "y", "w", "h", "emotion", "confidence", "uncertain"]
 

@@ -4,7 +4,7 @@ Keras' augmentation layers run inside the model, on the accelerator; under JAX
 on a GPU they are slow (keras-team/keras#23229; measured on an H200: 40 steps
 of the default network with them did not finish in 45 s, 4.1 ms a step
 without). Here the same kinds of change, with the same ranges
-(:func:`fakeblock.models.augmentation`, without ``camera``), are made to each
+(:func:`fakeblock.core.networks.augmentation`, without ``camera``), are made to each
 batch on the host while the GPU trains on the previous one.
 """
 
@@ -13,9 +13,9 @@ import math
 import cv2
 import numpy as np
 
-from .models import BRIGHTNESS, CONTRAST, ROTATION, SHIFT, ZOOM
-from .preprocess import FACE_SIZE
-from .runtime import import_keras
+from ..core.networks import BRIGHTNESS, CONTRAST, ROTATION, SHIFT, ZOOM
+from ..core.preprocess import FACE_SIZE
+from ..core.quiet_imports import import_keras
 
 keras = import_keras()
 
