@@ -11,6 +11,7 @@ Edit the defaults below, or override any of them with flags (--help lists them).
 """
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -103,8 +104,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.epochs < 1:
         p.error("--epochs must be at least 1")
-    if args.learning_rate is not None and not args.learning_rate > 0:
-        p.error("--learning-rate must be above 0")
+    if args.name is not None and not re.fullmatch(r"\w[\w.+-]{0,99}", args.name):
+        p.error(f"--name {args.name!r}: a plain file name (letters, digits, '_', '-', '.', '+'; "
+                "no folders, at most 100 characters)")
+    if args.learning_rate is not None and not 0 < args.learning_rate <= 1:
+        p.error("--learning-rate must be above 0 and at most 1")
     if not 0 < args.teacher_weight <= 1:
         p.error("--teacher-weight must be above 0 and at most 1")
     if not 0 <= args.logit_adjustment <= 2:

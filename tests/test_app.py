@@ -116,7 +116,7 @@ def _errors(tmp_path, trained_model):
         (["--source", "7", "--headless", *m], "camera 7 did not open"),
         (["--source", "demo", *m], "no display available to open a window; run with --headless"),
         (["--scale-factor", "1.0"], "--scale-factor must be greater than 1"),
-        (["--detect-every", "0"], "--detect-every must be 1 or more"),
+        (["--detect-every", "0"], "--detect-every must be from 1 to 1000"),
     ]
 
 

@@ -79,6 +79,6 @@ def test_the_app_finds_the_face_with_either_detector(tmp_path, astronaut_face, t
 
 def test_bad_detector_flags_are_one_line_errors(tmp_path):
     for args, message in [(["--detector", "mtcnn"], "invalid choice: 'mtcnn'"),
-                          (["--min-size", "4"], "--min-size must be at least 8 pixels")]:
+                          (["--min-size", "4"], "--min-size must be from 8 to 10000 pixels")]:
         result = run_script("WebCam.py", "--source", "demo", "--headless", *args, cwd=tmp_path)
         assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr

@@ -152,15 +152,21 @@ def test_logit_adjustment_charges_more_for_missing_a_rare_class(tmp_path, small_
     import keras
 
     from fakeblock.training.data import load_dataset
-    from fakeblock.training.train import logit_adjusted, new_config
+    from fakeblock.training.losses import LogitAdjustedCrossentropy
+    from fakeblock.training.train import new_config
     plain = keras.losses.CategoricalCrossentropy()
-    shares = np.array([0.8, 0.2], np.float32)
-    adjusted = logit_adjusted(plain, shares, 1.0)
+    adjusted = LogitAdjustedCrossentropy([0.8, 0.2], 1.0)
     unsure = np.array([[0.5, 0.5]], np.float32)
     rare, common = np.array([[0.0, 1.0]], np.float32), np.array([[1.0, 0.0]], np.float32)
     assert float(adjusted(rare, unsure)) > float(plain(rare, unsure)) > float(adjusted(common, unsure))
-    balanced = logit_adjusted(plain, np.array([0.5, 0.5], np.float32), 1.0)
+    balanced = LogitAdjustedCrossentropy([0.5, 0.5], 1.0)
     assert float(balanced(rare, unsure)) == pytest.approx(float(plain(rare, unsure)))
+    again = keras.losses.deserialize(keras.losses.serialize(adjusted))
+    assert float(again(rare, unsure)) == pytest.approx(float(adjusted(rare, unsure)))
+    from fakeblock.core.networks import build_model
+    model = build_model("original", 7, augment=False)
+    model.compile(loss=LogitAdjustedCrossentropy([1 / 7] * 7, 0.5))
+    keras.models.clone_model(model)  # as the best-epoch checkpoint does
     config = new_config(load_dataset(small_csv, cache_dir=tmp_path), logit_adjustment=0.5)
     assert config.recipe_settings["logit_adjustment"] == 0.5  # the card's settings, and --resume, keep it
 

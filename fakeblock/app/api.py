@@ -19,8 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.errors import FakeBlockError
-from ..core.images import read_image
+from ..core.images import as_picture, load_picture
 from .pipeline import MIN_CONFIDENCE, build_pipeline
 
 
@@ -48,8 +47,7 @@ class Recognizer:
 
     def __call__(self, frame: np.ndarray) -> list:
         """The faces of one frame: a BGR (OpenCV's order), BGRA or gray uint8 array."""
-        if not isinstance(frame, np.ndarray) or frame.ndim not in (2, 3) or frame.size == 0:
-            raise FakeBlockError("a frame must be a non-empty 2-D (gray) or 3-D (BGR) numpy array")
+        frame = as_picture(frame, "frame")
         faces = self.pipeline.process(frame, self.frames, new_scene=self.still).faces
         self.frames += 1
         return faces
@@ -68,13 +66,7 @@ def analyze_image(image, model=None, *, tta: bool = False, min_confidence: float
     next call with the same settings.
     """
     if isinstance(image, (str, Path)):
-        path = Path(image)
-        if not path.is_file():
-            raise FakeBlockError(f"{path}: no such image file")
-        array = read_image(path)
-        if array is None:
-            raise FakeBlockError(f"{path}: not a readable image")
-        image = array
+        image = load_picture(image)
     model = str(model) if model is not None else None
     return _photo_recognizer(model, tta, min_confidence)(image)
 

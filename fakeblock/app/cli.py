@@ -6,7 +6,11 @@ checked before the model loads.
 """
 
 import argparse
+import contextlib
+import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -71,25 +75,40 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+#: Bounds of the numeric flags: a value outside (or NaN) is refused before anything runs.
+FLAG_RANGES = {"scale_factor": (1.0, 3.0, "greater than 1 and at most 3"),
+               "min_neighbors": (0, 100, "from 0 to 100"),
+               "min_size": (8, 10_000, "from 8 to 10000 pixels"),
+               "smooth": (0, 1_000, "from 0 to 1000"),
+               "detect_every": (1, 1_000, "from 1 to 1000"),
+               "min_confidence": (0.0, 1.0, "between 0 and 1"),
+               "jobs": (1, 1_024, "from 1 to 1024")}
+
+
 def check_args(p: argparse.ArgumentParser, args):
     """Flag values that can never work, as argparse errors (exit code 2)."""
-    if args.scale_factor <= 1.0:
-        p.error("--scale-factor must be greater than 1")
-    if args.min_neighbors < 0:
-        p.error("--min-neighbors must be 0 or more")
-    if args.min_size is not None and args.min_size < 8:
-        p.error("--min-size must be at least 8 pixels")
-    if args.smooth < 0:
-        p.error("--smooth must be 0 or more")
-    if args.detect_every < 1:
-        p.error("--detect-every must be 1 or more")
-    if not 0 <= args.min_confidence <= 1:
-        p.error("--min-confidence must be between 0 and 1")
+    for name, (low, high, allowed) in FLAG_RANGES.items():
+        value = getattr(args, name)
+        if value is None:
+            continue
+        too_low = value <= low if name == "scale_factor" else value < low
+        if too_low or not value <= high:  # "not <=": NaN fails too
+            p.error(f"--{name.replace('_', '-')} must be {allowed}")
     if args.cascade and args.detector == "blazeface":
         p.error("--cascade is a Haar cascade: use it with --detector haar")
     args.detector = args.detector or ("haar" if args.cascade else "blazeface")
-    if args.jobs is not None and args.jobs < 1:
-        p.error("--jobs must be 1 or more")
+    if args.source and args.source not in ("demo",) and not args.source.isdigit():
+        for flag in ("output", "json", "summary"):
+            target = getattr(args, flag)
+            if target and target != "-" and _same_place(args.source, target):
+                p.error(f"--{flag} {target} is the source itself: it would write over what it reads")
+
+
+def _same_place(a, b) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve() or (Path(b).exists() and Path(a).samefile(b))
+    except (OSError, ValueError):
+        return False
 
 
 def main(argv=None) -> int:
@@ -98,11 +117,41 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     check_args(parser, args)
     silence_opencv()
+    with terminate_like_ctrl_c() as terminated:
+        try:
+            status = run(args)
+        except FakeBlockError as e:
+            print(f"error: {e}", file=sys.stderr)
+            status = e.exit_code
+        except BrokenPipeError:  # --json - | head: the reader has what it wanted
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            status = 1
+        except OSError as e:  # a name too long, a folder that vanished...
+            print(f"error: {e.filename or ''}: {e.strerror or e}".replace("error: : ", "error: "),
+                  file=sys.stderr)
+            status = 2
+    return 143 if terminated.is_set() and status == 130 else status
+
+
+@contextlib.contextmanager
+def terminate_like_ctrl_c():
+    """SIGTERM (a service manager, ``kill``) stops the run as Ctrl-C does, so what
+    finished is kept; the event it yields tells the exit code apart (143)."""
+    terminated = threading.Event()
+
+    def on_sigterm(signum, frame):
+        terminated.set()
+        raise KeyboardInterrupt
+
     try:
-        return run(args)
-    except FakeBlockError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return e.exit_code
+        previous = signal.signal(signal.SIGTERM, on_sigterm)
+    except ValueError:  # not the main thread (main() called from a library's thread)
+        yield terminated
+        return
+    try:
+        yield terminated
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run(args) -> int:
@@ -157,9 +206,19 @@ def _run_videos(videos: list, args) -> int:
     failed = index[index["status"] != "done"]
     for error in failed["error"]:
         print(f"error: {error}", file=sys.stderr)
-    print(f"{len(index) - len(failed)} of {len(index)} videos analysed; index: "
+    print(f"{videos_report(len(index), len(index.attrs['skipped']), len(failed))}; index: "
           f"{Path(args.summary) / 'index.csv'}", file=sys.stderr)
     return 1 if len(failed) else 0
+
+
+def videos_report(total: int, skipped: int, failed: int) -> str:
+    """What a many-videos run did, in words: '3 of 5 videos analysed, 2 already done,
+    skipped (--redo analyses them again)'."""
+    tried = total - skipped
+    report = f"{tried - failed} of {tried} videos analysed" if tried else "no video analysed"
+    if skipped:
+        report += f", {skipped} already done, skipped (--redo analyses them again)"
+    return report
 
 
 def _open_outputs(source, args) -> dict:
@@ -221,11 +280,11 @@ def _run_on(source, args) -> int:
     try:
         for frame in source:
             result = pipeline.process(frame.image, frame.index, frame.new_scene)
+            if timeline:  # first: kept in memory, it survives a sink that fails to write
+                timeline.add(frame, result.faces)
             if json_lines:  # ms: finding and classifying the faces, drawing not included
                 json_lines.write({"frame": frame.index, "source": frame.name, "ms": round(result.ms, 2),
                                   "faces": result.faces})
-            if timeline:
-                timeline.add(frame, result.faces)
             if output:
                 output.write(render(frame.image, result.faces, pipeline.classes, clock.fps), frame.name)
             frames += 1
@@ -260,12 +319,21 @@ def _run_on(source, args) -> int:
 
 
 def _close(outputs: dict):
-    """Close every sink; the timeline writes its files (also after Ctrl-C)."""
+    """Close every sink, each whatever the others do; the timeline writes its
+    files (also after Ctrl-C). The first failure is raised once all are closed."""
+    failures = []
     for name, sink in outputs.items():
         if sink is None:
             continue
-        if name == "timeline":
-            written = sink.save()
-            print(f"Wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
-        else:
-            sink.close()
+        try:
+            if name == "timeline":
+                written = sink.save()
+                print(f"Wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
+            else:
+                sink.close()
+        except FakeBlockError as e:
+            failures.append(e)
+    for failure in failures[1:]:
+        print(f"error: {failure}", file=sys.stderr)
+    if failures:
+        raise failures[0]

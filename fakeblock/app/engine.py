@@ -115,7 +115,7 @@ def lite_flatbuffer(model_path: Path, card: dict | None) -> bytes:
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         write_bytes(cached, flatbuffer)
-    except OSError:
+    except (OSError, FakeBlockError):
         pass  # no writable cache: convert again next time
     return flatbuffer
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import cv2
 
+from ..core.atomic import check_writable_folder, make_folder, replacing
 from ..core.errors import FakeBlockError
 
 WINDOW_TITLE = "FakeBlock - emotions"
@@ -100,35 +101,53 @@ def save_snapshot(canvas, folder: Path = Path(".")) -> Path:
     return path
 
 
+#: What ``--output`` may be called, by the kind of source.
+VIDEO_OUTPUT_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".m4v"}
+IMAGE_OUTPUT_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+
+
 def write_image(path: Path, image):
-    """cv2.imwrite that raises a one-line error instead of returning False."""
-    ok, encoded = cv2.imencode(path.suffix or ".png", image)
-    if not ok:
-        raise FakeBlockError(f"{path}: cannot encode an image of this type")
+    """Write ``image`` in the format its name says, atomically (a link at
+    ``path`` is replaced, never followed); one-line errors."""
     try:
-        encoded.tofile(str(path))
-    except OSError as e:
-        raise FakeBlockError(f"{path}: cannot write ({e.strerror})") from None
+        ok, encoded = cv2.imencode(path.suffix or ".png", image)
+    except cv2.error:
+        ok = False
+    if not ok:
+        raise FakeBlockError(f"{path}: cannot write an image of this kind (use .png or .jpg)")
+    with replacing(path) as partial:
+        encoded.tofile(str(partial))
 
 
 class VideoSink:
-    """Annotated frames into a video file (.mp4, .avi, .mkv...)."""
+    """Annotated frames into a video file (.mp4, .avi, .mkv...), written beside it
+    under a hidden name and renamed into place on ``close`` (also after Ctrl-C:
+    the frames done so far)."""
 
     def __init__(self, path: Path, fps: float | None):
+        if path.suffix.lower() not in VIDEO_OUTPUT_SUFFIXES:
+            raise FakeBlockError(f"{path}: a video is written as {', '.join(sorted(VIDEO_OUTPUT_SUFFIXES))}")
+        check_writable_folder(path.parent)
         self.path, self.fps, self.writer = path, fps or 30.0, None
+        self.file = replacing(path)
 
     def write(self, canvas, name: str = ""):
         if self.writer is None:
+            partial = self.file.__enter__()
             fourcc = cv2.VideoWriter_fourcc(*("MJPG" if self.path.suffix.lower() == ".avi" else "mp4v"))
             height, width = canvas.shape[:2]
-            self.writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, (width, height))
+            self.writer = cv2.VideoWriter(str(partial), fourcc, self.fps, (width, height))
             if not self.writer.isOpened():
-                raise FakeBlockError(f"{self.path}: cannot write a video there (try a .mp4 or .avi name)")
+                self.writer = None
+                self.file.__exit__(None, None, None)
+                raise FakeBlockError(f"{self.path}: cannot write a video there")
         self.writer.write(canvas)
 
     def close(self):
         if self.writer is not None:
             self.writer.release()
+            self.writer = None
+            self.file.__exit__(None, None, None)
 
 
 class ImageSink:
@@ -136,21 +155,25 @@ class ImageSink:
 
     def __init__(self, path: Path, single: bool):
         self.path, self.single = path, single
-        if not single:
-            try:
-                path.mkdir(parents=True, exist_ok=True)
-            except OSError as e:
-                raise FakeBlockError(f"{path}: cannot create the output folder ({e.strerror})") from None
+        if single:
+            if path.suffix.lower() not in IMAGE_OUTPUT_SUFFIXES:
+                raise FakeBlockError(f"{path}: an image is written as "
+                                     f"{', '.join(sorted(IMAGE_OUTPUT_SUFFIXES))}")
+            check_writable_folder(path.parent)
+        else:
+            make_folder(path, "output folder")
 
     def write(self, canvas, name: str):
-        write_image(self.path if self.single else self.path / name, canvas)
+        write_image(self.path if self.single else self.path / Path(name).name, canvas)
 
     def close(self):
         pass
 
 
 class JsonLinesSink:
-    """One JSON object per frame (``-``: standard output)."""
+    """One JSON object per frame (``-``: standard output), written as each frame
+    is done. A value that is not a number (NaN) is refused, not written as
+    invalid JSON."""
 
     def __init__(self, path: str):
         self.path = path
@@ -160,9 +183,23 @@ class JsonLinesSink:
             raise FakeBlockError(f"{path}: cannot write the JSON file ({e.strerror})") from None
 
     def write(self, record: dict):
-        self.file.write(json.dumps(record) + "\n")
-        self.file.flush()
+        try:
+            line = json.dumps(record, allow_nan=False) + "\n"
+        except ValueError:
+            raise FakeBlockError(f"{self.path}: frame {record.get('frame')} has a score that is not a number "
+                                 "(a broken model or model card)") from None
+        try:
+            self.file.write(line)
+            self.file.flush()
+        except BrokenPipeError:
+            raise  # the reader of standard output has gone (| head): the app stops quietly
+        except OSError as e:
+            raise FakeBlockError(f"{self.path}: cannot write ({e.strerror})") from None
 
     def close(self):
         if self.file is not sys.stdout:
-            self.file.close()
+            try:
+                self.file.close()
+            except OSError as e:
+                raise FakeBlockError(f"{self.path}: cannot write ({e.strerror})") from None
+

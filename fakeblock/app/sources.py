@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from ..core.errors import FakeBlockError
-from ..core.images import IMAGE_SUFFIXES, read_image
+from ..core.images import IMAGE_SUFFIXES, check_size, is_regular_file, load_picture, read_image
 
 DEMO_IMAGE = Path(__file__).resolve().parents[1] / "demo" / "astronaut.jpg"
 DEMO_FRAMES, DEMO_FPS, DEMO_SIZE = 120, 30.0, (640, 480)
@@ -81,6 +81,13 @@ class VideoSource(Source):
     def __init__(self, path: Path):
         self.path, self.label = path, path.name
         self.capture = cv2.VideoCapture(str(path))
+        if self.capture.isOpened():
+            try:
+                check_size(int(self.capture.get(cv2.CAP_PROP_FRAME_WIDTH)) or 1,
+                           int(self.capture.get(cv2.CAP_PROP_FRAME_HEIGHT)) or 1, path)
+            except FakeBlockError:
+                self.capture.release()
+                raise
         ok, self.first = self.capture.read() if self.capture.isOpened() else (False, None)
         if not ok:
             self.capture.release()
@@ -112,21 +119,26 @@ class ImageSource(Source):
         self.path, self.label = path, path.name
         if path.is_dir():
             self.files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            for odd in [p for p in self.files if not is_regular_file(p)]:
+                print(f"warning: {odd}: not a regular file, skipped", file=sys.stderr)
+                self.files.remove(odd)
             if not self.files:
                 raise FakeBlockError(f"{path}: no images in the folder (looked for "
                                      f"{', '.join(sorted(IMAGE_SUFFIXES))})")
         else:
             self.files = [path]
-            if read_image(path) is None:
-                raise FakeBlockError(f"{path}: not a readable image")
+            self.preloaded = {path: load_picture(path)}  # a bad single image is an error, not a warning
         self.total = len(self.files)
         self.unreadable = []
+        self.preloaded = getattr(self, "preloaded", {})
 
     def __iter__(self):
         for index, path in enumerate(self.files):
-            image = read_image(path)
-            if image is None:
-                print(f"warning: {path}: not a readable image, skipped", file=sys.stderr)
+            try:
+                image = self.preloaded.pop(path, None)
+                image = load_picture(path) if image is None else image
+            except FakeBlockError as e:
+                print(f"warning: {e}, skipped", file=sys.stderr)
                 self.unreadable.append(path)
                 continue
             yield Frame(index, image, path.name, None, new_scene=True)
@@ -138,7 +150,7 @@ class DemoSource(Source):
     label, fps, total = "demo", DEMO_FPS, DEMO_FRAMES
 
     def __init__(self, loop: bool = False):
-        self.portrait = read_image(DEMO_IMAGE)
+        self.portrait = read_image(DEMO_IMAGE, cv2.IMREAD_COLOR)
         if self.portrait is None:
             raise FakeBlockError(f"{DEMO_IMAGE}: the demo image is missing; reinstall FakeBlock")
         self.loop = loop

@@ -5,9 +5,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..core.atomic import save_figure, write_text
+from ..core.atomic import make_folder, save_figure, write_text
 from ..core.emotions import color_rgb
-from ..core.errors import FakeBlockError
 
 BASE_COLUMNS = ["frame", "time_s", "track", "x", "y", "w", "h", "emotion", "confidence", "uncertain"]
 
@@ -97,10 +96,7 @@ class TimelineRecorder:
 
     def __init__(self, folder: Path, source: str, classes=(), fps: float | None = None):
         self.folder, self.source, self.classes, self.fps = Path(folder), source, tuple(classes), fps
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise FakeBlockError(f"{folder}: cannot create the summary folder ({e.strerror})") from None
+        make_folder(self.folder, "summary folder")
         self.rows, self.frames, self.last_time = [], 0, None
 
     def add(self, frame, faces: list):

@@ -2,25 +2,30 @@
 run on every core of this machine or as tasks on a Ray cluster.
 
 Each video is analysed headless as a single ``--summary`` run would be, into
-``<out>/<video name>/`` (timeline.csv, timeline.png, summary.json), written
+``<out>/<video name>/`` (timeline.csv, timeline.png, summary.json; the name
+made safe and unique by :func:`result_names`), written
 in a hidden folder first and renamed into place when complete: a finished
 video's folder is always whole, and a later run skips it. ``index.csv`` has
 one row per video, rewritten after each one, so Ctrl-C keeps every finished
 video and its row.
 """
 
+import glob
+import hashlib
 import logging
 import multiprocessing
 import os
+import re
 import shutil
+import socket
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 
-from ..core.atomic import write_text
+from ..core.atomic import make_folder, write_text
 from ..core.errors import FakeBlockError, first_line
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"}
@@ -33,9 +38,40 @@ def video_files(folder) -> list:
     return sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
 
 
-def result_folder(out, video: Path) -> Path:
-    """Where a video's results go: ``<out>/<video file name without suffix>``."""
-    return Path(out) / video.stem
+#: A result folder's name at most, in bytes (a file name may take 255; the
+#: hidden partial folder adds a prefix and a suffix).
+MAX_NAME_BYTES = 120
+_RESERVED_NAMES = {"index.csv"}
+_UNSAFE_CHARACTERS = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|\udc80-\udcff]')
+
+
+def shown_path(path) -> str:
+    """``path`` as text that can be printed and written to a UTF-8 file: bytes of
+    a name that is not valid UTF-8 become U+FFFD."""
+    return os.fsencode(path).decode("utf-8", "replace")
+
+
+def _name_id(video: Path) -> str:
+    return hashlib.sha1(os.fsencode(video.name)).hexdigest()[:8]
+
+
+def result_names(videos) -> dict:
+    """Each video's result folder name: its file name without the suffix, made
+    safe (no path separators, no leading dots, no control characters, not
+    ``index.csv``, at most :data:`MAX_NAME_BYTES`), with a short hash of the
+    whole file name added where it had to be changed or where two videos
+    would share it (``clip.mp4`` and ``clip.avi``). The same files always get
+    the same names, so a second run finds its results."""
+    cleaned = {}
+    for video in videos:
+        name = _UNSAFE_CHARACTERS.sub("_", video.stem).strip(" .")
+        while len(name.encode()) > MAX_NAME_BYTES:
+            name = name[:-1]
+        changed = name != video.stem or not name or name.lower() in _RESERVED_NAMES
+        cleaned[video] = (name or "video", changed)
+    counts = Counter(name.lower() for name, _ in cleaned.values())
+    return {video: f"{name}-{_name_id(video)}" if changed or counts[name.lower()] > 1 else name
+            for video, (name, changed) in cleaned.items()}
 
 
 # ------------------------------------------------------------------ one video, in a worker
@@ -54,17 +90,21 @@ def _pipeline(options: dict):
     return _pipelines[key]
 
 
-def analyze_one(video, out, options: dict) -> dict:
-    """Analyse one video into its result folder; returns its index row (never raises
-    for a bad video: its error goes into the row)."""
+def analyze_one(video, final, options: dict) -> dict:
+    """Analyse one video into its result folder ``final``; returns its index row
+    (never raises for a bad video: its error goes into the row)."""
     from .sources import VideoSource
     from .timeline import TimelineRecorder
 
-    video, final = Path(video), result_folder(out, Path(video))
-    partial = final.with_name(f".{final.name}.partial-{os.getpid()}")
-    row = {"path": str(video), "frames": 0, "duration_s": None, "faces_tracked": 0,
+    video, final = Path(video), Path(final)
+    partial = _partial_folder(final)
+    row = {"path": shown_path(video), "frames": 0, "duration_s": None, "faces_tracked": 0,
            "dominant_emotion": None, "status": "failed", "error": None}
     try:
+        try:
+            os.fsencode(video.name).decode("utf-8")
+        except UnicodeDecodeError:
+            raise FakeBlockError(f"{shown_path(video)}: the file name is not valid UTF-8 (rename the file)") from None
         pipeline = _pipeline(options)
         source = VideoSource(video)
         try:
@@ -76,17 +116,30 @@ def analyze_one(video, out, options: dict) -> dict:
         if recorder.frames == 0:
             raise FakeBlockError(f"{video}: no frame could be read")
         recorder.save()
-        if final.exists():  # --redo
+        if final.is_symlink():  # never follow a link out of the results folder
+            final.unlink()
+        elif final.exists():  # --redo
             shutil.rmtree(final)
         partial.rename(final)
         row.update(_row_from_summary(final), status="done")
     except FakeBlockError as e:
         row["error"] = str(e)
     except Exception as e:  # noqa: BLE001 -- one broken video must not stop the others
-        row["error"] = f"{video}: {first_line(e)}"
+        row["error"] = f"{shown_path(video)}: {first_line(e)}"
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     return row
+
+
+def _partial_folder(final: Path) -> Path:
+    return final.with_name(f".{final.name}.partial-{os.getpid()}")
+
+
+def _remove_partial_folders(finals):
+    """Remove what workers that were stopped (or killed earlier) left half-written."""
+    for final in finals:
+        for partial in final.parent.glob(f".{glob.escape(final.name)}.partial-*"):
+            shutil.rmtree(partial, ignore_errors=True)
 
 
 def _row_from_summary(folder: Path) -> dict:
@@ -106,9 +159,9 @@ def _limit_threads():
     engine.use_threads(1)
 
 
-def _analyze_in_worker(video, out, options):
+def _analyze_in_worker(video, final, options):  # a Ray task
     _limit_threads()
-    return analyze_one(video, out, options)
+    return analyze_one(video, final, options)
 
 
 # ------------------------------------------------------------------ many videos
@@ -124,28 +177,27 @@ def analyze_videos(paths, out="results", *, jobs: int | None = None, ray_address
     (``"local"``: start one on this machine, with ``jobs`` CPUs). ``redo``: analyse again videos
     whose result folder exists (by default they are skipped, their row kept).
     ``options``: :func:`~fakeblock.app.pipeline.build_pipeline`'s (``model``,
-    ``smooth``, ``detector``...).
+    ``smooth``, ``detector``...). The index's ``attrs["skipped"]`` lists the
+    videos skipped as already done.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = video_files(paths) if Path(paths).is_dir() else [paths]
     out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise FakeBlockError(f"{out}: cannot create the results folder ({e.strerror})") from None
-    videos = [Path(p) for p in paths]
+    make_folder(out, "results folder")
+    videos = list(dict.fromkeys(Path(p) for p in paths))
+    folders = {video: out / name for video, name in result_names(videos).items()}
     rows, todo = {}, []
     for video in videos:
-        folder = result_folder(out, video)
-        if (folder / "summary.json").is_file() and not redo:
-            rows[video] = {"path": str(video), **_row_from_summary(folder), "status": "done", "error": None}
+        if (folders[video] / "summary.json").is_file() and not redo:
+            rows[video] = {"path": shown_path(video), **_row_from_summary(folders[video]), "status": "done",
+                           "error": None}
         else:
             todo.append(video)
     run = _run_on_ray if ray_address else _run_on_cores
     bar = _progress(len(videos), len(videos) - len(todo)) if progress else None
     started, frames = time.perf_counter(), 0
     try:
-        for video, row in run(todo, out, options, jobs=jobs, ray_address=ray_address):
+        for video, row in run(todo, folders, options, jobs=jobs, ray_address=ray_address):
             rows[video] = row
             frames += row["frames"]
             _write_index(out, videos, rows)
@@ -155,8 +207,11 @@ def analyze_videos(paths, out="results", *, jobs: int | None = None, ray_address
     finally:
         if bar:
             bar.close()
+        _remove_partial_folders([folders[v] for v in todo])
         _write_index(out, videos, rows)
-    return _index(videos, rows)
+    index = _index(videos, rows)
+    index.attrs["skipped"] = [str(v) for v in videos if v not in todo]
+    return index
 
 
 def _index(videos, rows) -> pd.DataFrame:
@@ -172,28 +227,62 @@ def _progress(total: int, done: int):
     return tqdm(total=total, initial=done, unit=" videos", desc="videos", file=sys.stderr)
 
 
-def _run_on_cores(videos, out, options, jobs=None, **_):
-    """Yield ``(video, row)`` as each finishes, ``jobs`` at a time in worker processes."""
+def _run_on_cores(videos, folders, options, jobs=None, **_):
+    """Yield ``(video, row)`` as each finishes, ``jobs`` at a time in worker processes.
+
+    Workers end with the run: on Ctrl-C, SIGTERM or any error they are
+    terminated, and each exits by itself if this process is killed."""
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(videos) or 1))
     if jobs == 1:
         for video in videos:
-            yield video, analyze_one(video, out, options)
+            yield video, analyze_one(video, folders[video], options)
         return
     # spawned, not forked: a fork of a process whose interpreter threads already
     # run (the model loaded by an earlier call) can hang
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        pending = {pool.submit(_analyze_in_worker, str(v), str(out), options): v for v in videos}
-        try:
-            while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    yield pending.pop(future), future.result()
-        finally:  # Ctrl-C: drop the videos not started; those running are abandoned
-            for future in pending:
-                future.cancel()
+    pool = multiprocessing.get_context("spawn").Pool(jobs, initializer=_start_worker, initargs=(os.getpid(),))
+    try:
+        tasks = [(i, str(v), str(folders[v]), options) for i, v in enumerate(videos)]
+        for i, row in pool.imap_unordered(_analyze_task, tasks):
+            yield videos[i], row
+    finally:
+        pool.terminate()
+        pool.join()
 
 
-def _run_on_ray(videos, out, options, ray_address=None, jobs=None):
+def _start_worker(parent: int):
+    """A worker process: one thread for the model, and gone when its parent is."""
+    import threading
+
+    def follow_parent():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+    threading.Thread(target=follow_parent, daemon=True).start()
+    _limit_threads()
+
+
+def _analyze_task(task):
+    i, video, final, options = task
+    return i, analyze_one(video, final, options)
+
+
+#: How long to wait for a Ray cluster's head to answer before giving up.
+RAY_CONNECT_TIMEOUT_S = 10
+
+
+def _check_reachable(address: str):
+    """Fail fast, in one line, where a ``host:port`` (or ``ray://host:port``)
+    Ray address does not answer: Ray itself retries for minutes."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto" and other forms: Ray finds the cluster itself
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=RAY_CONNECT_TIMEOUT_S).close()
+    except OSError as e:
+        raise FakeBlockError(f"--ray {address}: cannot connect ({e.strerror or 'no answer'})") from None
+
+
+def _run_on_ray(videos, folders, options, ray_address=None, jobs=None):
     """Yield ``(video, row)`` as each finishes, each video a Ray task; every worker
     process loads the model once (it keeps it between tasks). A local Ray gets
     ``jobs`` CPUs (default: all)."""
@@ -210,11 +299,12 @@ def _run_on_ray(videos, out, options, ray_address=None, jobs=None):
                 ray.init(num_cpus=jobs, include_dashboard=False, log_to_driver=False, configure_logging=False,
                          runtime_env={"env_vars": {"PYTHONPATH": package_root}})
             else:
+                _check_reachable(ray_address)
                 ray.init(address=ray_address, log_to_driver=False, configure_logging=False)
         except Exception as e:  # noqa: BLE001 -- Ray raises many types for an unreachable cluster
             raise FakeBlockError(f"--ray {ray_address}: cannot connect ({first_line(e)})") from None
     task = ray.remote(num_cpus=1)(_analyze_in_worker)
-    pending = {task.remote(str(v), str(out), options): v for v in videos}
+    pending = {task.remote(str(v), str(folders[v]), options): v for v in videos}
     try:
         while pending:
             finished, _ = ray.wait(list(pending), num_returns=1)

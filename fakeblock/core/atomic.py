@@ -1,43 +1,80 @@
 """Atomic writes: a reader, or a run killed mid-write, sees the old file or the new one."""
 
+import contextlib
 import os
+import tempfile
 from pathlib import Path
+
+from .errors import FakeBlockError
 
 
 def _partial(path: Path, suffix: str = "") -> Path:
-    return path.with_name(f".{path.stem}.{os.getpid()}.partial{suffix}")
+    return path.with_name(f".{path.stem[:100]}.{os.getpid()}.partial{suffix}")
+
+
+@contextlib.contextmanager
+def replacing(path, suffix: str | None = None):
+    """Yield a hidden temporary path beside ``path``; when the block ends, it
+    replaces ``path`` (a symlink there is replaced, not followed). On any
+    error the temporary file is removed; an OSError becomes one line naming
+    ``path`` and the cause."""
+    path = Path(path)
+    partial = _partial(path, path.suffix if suffix is None else suffix)
+    try:
+        yield partial
+        os.replace(partial, path)
+    except OSError as e:
+        raise FakeBlockError(f"{path}: cannot write ({e.strerror or e})") from None
+    finally:
+        with contextlib.suppress(OSError):
+            partial.unlink()
 
 
 def write_text(path, text: str):
-    """Replace ``path`` with ``text``."""
-    path = Path(path)
-    partial = _partial(path, path.suffix)
-    partial.write_text(text)
-    os.replace(partial, path)
+    """Replace ``path`` with ``text`` (UTF-8)."""
+    with replacing(path) as partial:
+        partial.write_text(text, encoding="utf-8")
 
 
 def write_bytes(path, data: bytes):
     """Replace ``path`` with ``data``."""
-    path = Path(path)
-    partial = _partial(path, path.suffix)
-    partial.write_bytes(data)
-    os.replace(partial, path)
+    with replacing(path) as partial:
+        partial.write_bytes(data)
 
 
 def save_model(model, path):
     """Save a Keras model as ``path`` (``.keras``)."""
-    path = Path(path)
-    partial = _partial(path, ".keras")  # Keras insists on the suffix
-    model.save(partial)
-    os.replace(partial, path)
+    with replacing(path, ".keras") as partial:  # Keras insists on the suffix
+        model.save(partial)
 
 
 def save_figure(fig, path):
     """Save a matplotlib figure as a PNG and close it."""
     import matplotlib.pyplot as plt
 
-    path = Path(path)
-    partial = _partial(path, ".png")
-    fig.savefig(partial, dpi=110)
-    plt.close(fig)
-    os.replace(partial, path)
+    try:
+        with replacing(path, ".png") as partial:
+            fig.savefig(partial, dpi=110, format="png")
+    finally:
+        plt.close(fig)
+
+
+def make_folder(path: Path, what: str):
+    """Create ``path`` (and its parents) or raise one line saying why not; then
+    check that files can be written in it."""
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise FakeBlockError(f"{path}: cannot create the {what} ({e.strerror})") from None
+    check_writable_folder(path)
+
+
+def check_writable_folder(folder: Path):
+    """Raise one line unless a file can be created in ``folder`` (before the
+    analysis, not after it)."""
+    folder = Path(folder) if str(folder) else Path(".")
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".fakeblock-check-"):
+            pass
+    except OSError as e:
+        raise FakeBlockError(f"{folder}: cannot write there ({e.strerror or e})") from None

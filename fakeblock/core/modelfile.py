@@ -5,6 +5,8 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
+
 from .emotions import FER2013, FERPLUS
 from .errors import FakeBlockError
 
@@ -26,11 +28,40 @@ def read_card(model_path) -> dict | None:
     if not card.is_file():
         return None
     try:
-        data = json.loads(card.read_text())
+        data = json.loads(card.read_text(encoding="utf-8"))
         data["classes"] = tuple(data["classes"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise FakeBlockError(f"{card}: not a valid model card (no 'classes' list)") from None
+    check_card(data, card)
     return data
+
+
+def check_card(card: dict, where) -> None:
+    """Refuse a model card whose classes or calibration curves cannot be used:
+    class names unique, non-empty text; each curve two lists of equal length
+    of finite numbers from 0 to 1, both increasing (never falling)."""
+    classes = card["classes"]
+    if not classes or not all(isinstance(c, str) and c.strip() for c in classes):
+        raise FakeBlockError(f"{where}: 'classes' must be a list of class names")
+    if len(set(classes)) != len(classes):
+        raise FakeBlockError(f"{where}: a class is named twice in 'classes'")
+    calibration = card.get("calibration") or {}
+    if not isinstance(calibration, dict):
+        raise FakeBlockError(f"{where}: 'calibration' is not a set of curves")
+    for kind in ("plain", "tta"):
+        curve = calibration.get(kind)
+        if curve is None:
+            continue
+        try:
+            points = [np.asarray(curve[key], dtype=float) for key in ("top_score", "calibrated")]
+        except (KeyError, TypeError, ValueError):
+            raise FakeBlockError(f"{where}: the '{kind}' calibration curve is not two lists of numbers") from None
+        if any(p.ndim != 1 for p in points) or len(points[0]) != len(points[1]) or len(points[0]) < 2:
+            raise FakeBlockError(f"{where}: the '{kind}' calibration curve's lists differ in length")
+        if not all(np.isfinite(p).all() and (p >= 0).all() and (p <= 1).all() and (np.diff(p) >= 0).all()
+                   for p in points):
+            raise FakeBlockError(f"{where}: the '{kind}' calibration curve must rise from 0 to 1 "
+                                 "through finite numbers")
 
 
 def model_classes(model_path: Path, n_outputs: int, card: dict | None) -> tuple:

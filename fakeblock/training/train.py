@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..core.atomic import write_text
+from ..core.atomic import make_folder, write_text
 from ..core.errors import FakeBlockError
 from ..core.preprocess import images_to_batch
 from .data import FaceDataset
@@ -85,6 +85,10 @@ class RunFolder:
             raise FakeBlockError(
                 f"an unfinished run's checkpoints are in {self.root}: pass --resume to continue "
                 "it, or --fresh to discard it and start over")
+        if self.root.is_symlink() or (self.root.exists() and any(self.root.iterdir())
+                                      and not self.config.is_file()):
+            raise FakeBlockError(f"{self.root}: exists and is not a training run's folder; "
+                                 "choose another --name or --work-dir")
         shutil.rmtree(self.root, ignore_errors=True)
         try:
             self.root.mkdir(parents=True)
@@ -154,11 +158,9 @@ def calibration_faces(train: FaceDataset, seed: int) -> np.ndarray:
 def compile_model(model, config: TrainConfig, steps_per_epoch: int, class_shares: np.ndarray | None = None):
     """Attach the recipe's optimizer, learning-rate schedule and loss.
 
-    With the recipe's ``logit_adjustment`` (tau), the loss sees each face's scores
-    times the training class shares to the power tau, renormalised (Menon et al.,
-    2021, "Long-tail learning via logit adjustment"): the network learns scores
-    that do not carry FER2013's class imbalance, so rare classes (disgust, fear)
-    are named more often. ``class_shares`` are the training targets' means.
+    With the recipe's ``logit_adjustment`` (tau), the loss is
+    :class:`~fakeblock.training.losses.LogitAdjustedCrossentropy` on
+    ``class_shares``, the training targets' means.
     """
     import keras
 
@@ -178,20 +180,9 @@ def compile_model(model, config: TrainConfig, steps_per_epoch: int, class_shares
     else:
         loss = keras.losses.CategoricalCrossentropy(label_smoothing=r["label_smoothing"])
         if r.get("logit_adjustment"):
-            loss = logit_adjusted(loss, class_shares, r["logit_adjustment"])
+            from .losses import LogitAdjustedCrossentropy
+            loss = LogitAdjustedCrossentropy(class_shares, r["logit_adjustment"], r["label_smoothing"])
     model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
-
-
-def logit_adjusted(loss, class_shares: np.ndarray, tau: float):
-    """``loss`` computed on scores reweighted by ``class_shares ** tau`` (see :func:`compile_model`)."""
-    from keras import ops
-
-    weights = np.asarray(class_shares, np.float32) ** tau
-
-    def adjusted(y_true, y_pred):
-        weighted = y_pred * weights
-        return loss(y_true, weighted / ops.sum(weighted, axis=-1, keepdims=True))
-    return adjusted
 
 
 def fit(config: TrainConfig, train: FaceDataset, val: FaceDataset, run: RunFolder) -> dict:
@@ -395,10 +386,7 @@ def announce(config: TrainConfig, splits: Splits, run: RunFolder):
 def output_folder(out) -> Path:
     """The folder finished models go to, created if need be."""
     out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise FakeBlockError(f"{out}: cannot create the output folder ({e.strerror})") from None
+    make_folder(out, "output folder")
     return out
 
 
