@@ -96,6 +96,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     saved.add_argument("--calibrate-confidence", action="store_true",
                        help="fit a saved model's confidence calibration on the validation faces "
                             "(so that its scores mean what they say) and rewrite its card")
+    p.add_argument("--photo-rule", type=float, metavar="TAU",
+                   help="with --calibrate-confidence: still photos are classified with the mirrored face "
+                        "too, their scores divided by the training class shares to the power TAU "
+                        "(0: no photo rule; default: keep the card's)")
     p.add_argument("--model", help="model to evaluate or recalibrate (default: OUT/NAME.keras)")
     p.add_argument("--usage", choices=("Training", "PublicTest", "PrivateTest", "all"),
                    help="split to evaluate (default PrivateTest if present, else PublicTest)")
@@ -111,6 +115,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         p.error("--learning-rate must be above 0 and at most 1")
     if not 0 < args.teacher_weight <= 1:
         p.error("--teacher-weight must be above 0 and at most 1")
+    if args.photo_rule is not None and not (args.calibrate_confidence and 0 <= args.photo_rule <= 2):
+        p.error("--photo-rule goes with --calibrate-confidence and is from 0 to 2")
     if not 0 <= args.logit_adjustment <= 2:
         p.error("--logit-adjustment must be from 0 to 2")
     if not 0 < args.votes_weight <= 1:
@@ -164,7 +170,7 @@ def run(args):
         train.recalibrate_saved(saved_model, dataset, splits, args.seed, votes)
         return
     if args.calibrate_confidence:
-        train.calibrate_saved(saved_model, dataset, splits, votes)
+        train.calibrate_saved(saved_model, dataset, splits, votes, args.photo_rule)
         return
     model_path = train.output_folder(args.out) / f"{name}.keras"
     run_folder = train.RunFolder(Path(args.work_dir) / name)

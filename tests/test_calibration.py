@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from fakeblock.core.calibration import LEVELS, calibrate, fit_confidence_curve, reliability
+from fakeblock.core.errors import FakeBlockError
 
 
 def overconfident_scores(n, seed):
@@ -99,10 +100,36 @@ def test_calibrate_confidence_rewrites_the_card_not_the_model(tmp_path, small_cs
     card_path.write_text(json.dumps(card))
     model_bytes = calibrated_model.read_bytes()
     result = run_script("BuildTrainTestCNN.py", "--calibrate-confidence", "--data", small_csv,
-                        "--model", calibrated_model, "--cache-dir", tmp_path / "cache")
+                        "--model", calibrated_model, "--cache-dir", tmp_path / "cache", "--photo-rule", "0.3")
     assert result.returncode == 0, result.stderr
-    assert "plain" in json.loads(card_path.read_text())["calibration"]
+    card = json.loads(card_path.read_text())
+    assert {"plain", "tta", "photo"} <= set(card["calibration"])
+    rule = card["photo_rule"]
+    assert rule["tta"] and rule["tau"] == 0.3 and len(rule["class_weights"]) == 7
+    assert np.mean(rule["class_weights"]) == pytest.approx(1, abs=1e-4)
     assert calibrated_model.read_bytes() == model_bytes
+
+
+def test_the_photo_rule_applies_to_photos_and_not_to_video_frames(tmp_path, calibrated_model, astronaut_face):
+    import shutil
+
+    from fakeblock.app.classify import EmotionClassifier
+    for suffix in (".keras", ".tflite"):
+        shutil.copy(calibrated_model.with_suffix(suffix), tmp_path / f"m{suffix}")
+    card = json.loads(calibrated_model.with_suffix(".json").read_text())
+    card["photo_rule"] = {"tta": True, "class_weights": [1, 1, 1, 1, 1, 1000, 1]}  # surprise above all
+    (tmp_path / "m.json").write_text(json.dumps(card))
+    batch = cv2.resize(cv2.cvtColor(astronaut_face, cv2.COLOR_BGR2GRAY), (48, 48)).astype(np.float32)[None, :, :, None]
+    photo = EmotionClassifier(tmp_path / "m.keras", photos=True)
+    video = EmotionClassifier(tmp_path / "m.keras")
+    assert photo.tta and not video.tta
+    assert photo.classify_batch(batch).argmax() == 5
+    np.testing.assert_allclose(video.classify_batch(batch),
+                               EmotionClassifier(calibrated_model).classify_batch(batch), atol=1e-6)
+    card["photo_rule"]["class_weights"] = [1, 1, 1, -1, 1, 1, 1]
+    (tmp_path / "m.json").write_text(json.dumps(card))
+    with pytest.raises(FakeBlockError, match="one finite, positive weight per class"):
+        EmotionClassifier(tmp_path / "m.keras", photos=True)
 
 
 def test_the_app_reports_the_calibrated_scores(calibrated_model, astronaut_face):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..core.calibration import calibrate, card_curve
+from ..core.calibration import calibrate, card_curve, reweigh
 from ..core.errors import FakeBlockError
 from ..core.modelfile import DEFAULT_MODEL, check_model_file, model_classes, read_card
 from ..core.preprocess import faces_to_batch
@@ -13,11 +13,14 @@ class EmotionClassifier:
 
     ``tta``: also classify the mirrored faces and average (about twice the cost).
     ``engine``: ``lite`` (TensorFlow Lite, faster) or ``keras`` (see :mod:`fakeblock.app.engine`).
-    Scores are calibrated with the curve the model card records
+    ``photos``: the faces come from still photos, each classified once: where the
+    model card has a ``photo_rule``, it applies (the mirrored face too, and
+    class weights chosen on real photos; docs/models.md, "The photo rule").
+    Scores are calibrated with the curve the model card records for the mode
     (:mod:`fakeblock.core.calibration`).
     """
 
-    def __init__(self, model_path=DEFAULT_MODEL, tta: bool = False, engine: str = "lite"):
+    def __init__(self, model_path=DEFAULT_MODEL, tta: bool = False, engine: str = "lite", photos: bool = False):
         from .engine import make_engine
 
         self.path = check_model_file(model_path)
@@ -26,8 +29,10 @@ class EmotionClassifier:
         if self.engine.input_shape != (48, 48, 1):
             raise FakeBlockError(f"{self.path}: expects input {self.engine.input_shape}, not 48x48x1 gray faces")
         self.classes = model_classes(self.path, self.engine.outputs, card)
-        self.tta = tta
-        self.calibration = card_curve(card, tta)
+        rule = (card or {}).get("photo_rule") if photos else None
+        self.tta = tta or bool(rule)
+        self.class_weights = np.asarray(rule["class_weights"], np.float32) if rule else None
+        self.calibration = card_curve(card, self.tta, photo=bool(rule))
         # Get the engine ready now, not on the first frames: Keras traces its graph
         # once per batch size until a second size makes it shape-generic, and TF
         # Lite sizes its buffers, left at the app's most frequent batch (one face).
@@ -41,6 +46,8 @@ class EmotionClassifier:
         scores = self.engine(batch)
         if self.tta:
             scores = (scores[: len(scores) // 2] + scores[len(scores) // 2:]) / 2
+        if self.class_weights is not None:
+            scores = reweigh(scores, self.class_weights)
         return calibrate(scores, self.calibration)
 
     def classify(self, gray: np.ndarray, boxes) -> np.ndarray:

@@ -99,7 +99,7 @@ def build_pipeline(model=None, *, still: bool = False, tta: bool = False, engine
 
     ``model``: a ``.keras`` path (default: the shipped model). ``still``: the
     frames are separate photos (faces cut by the photo's edge are also searched
-    for). The other arguments are the app's flags of the same names.
+    for, and the model card's photo rule applies). The other arguments are the app's flags of the same names.
     """
     from ..core.modelfile import DEFAULT_MODEL
 
@@ -110,5 +110,5 @@ def build_pipeline(model=None, *, still: bool = False, tta: bool = False, engine
         from .blazeface import BlazeFaceDetector
 
         finder = BlazeFaceDetector(min_size or 20, pad=pad)
-    classifier = EmotionClassifier(model or DEFAULT_MODEL, tta=tta, engine=engine)
+    classifier = EmotionClassifier(model or DEFAULT_MODEL, tta=tta, engine=engine, photos=still)
     return EmotionPipeline(finder, classifier, smooth, detect_every, min_confidence)

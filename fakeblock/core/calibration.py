@@ -110,7 +110,23 @@ def reliability(scores: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS,
                      "accuracy": accuracy.tolist()}}
 
 
-def card_curve(card: dict | None, tta: bool) -> dict | None:
-    """The calibration curve a model card records for plain or ``--tta`` scores."""
+def card_curve(card: dict | None, tta: bool, photo: bool = False) -> dict | None:
+    """The calibration curve a model card records for plain or ``--tta`` scores,
+    or (``photo``) for scores under the card's photo rule (:func:`reweigh`)."""
     calibration = (card or {}).get("calibration") or {}
-    return calibration.get("tta" if tta else "plain")
+    return calibration.get("photo" if photo else "tta" if tta else "plain")
+
+
+def reweigh(scores: np.ndarray, class_weights) -> np.ndarray:
+    """Scores times per-class weights, summing to one again: a decision rule that
+    moves which class comes first (a model card's ``photo_rule``)."""
+    weighted = scores * np.asarray(class_weights, np.float32)
+    return weighted / weighted.sum(axis=1, keepdims=True)
+
+
+def prior_weights(class_shares, tau: float) -> list:
+    """Weights that divide the scores by the training class shares to the power
+    ``tau`` (prior correction; 1 would fully undo the training set's imbalance),
+    scaled to a mean of one."""
+    weights = np.asarray(class_shares, float) ** -tau
+    return [round(float(w), 6) for w in weights / weights.mean()]

@@ -48,7 +48,15 @@ def check_card(card: dict, where) -> None:
     calibration = card.get("calibration") or {}
     if not isinstance(calibration, dict):
         raise FakeBlockError(f"{where}: 'calibration' is not a set of curves")
-    for kind in ("plain", "tta"):
+    rule = card.get("photo_rule")
+    if rule is not None:
+        try:
+            weights = np.asarray(rule["class_weights"], dtype=float)
+        except (KeyError, TypeError, ValueError):
+            raise FakeBlockError(f"{where}: the photo rule's 'class_weights' is not a list of numbers") from None
+        if weights.shape != (len(classes),) or not (np.isfinite(weights).all() and (weights > 0).all()):
+            raise FakeBlockError(f"{where}: the photo rule needs one finite, positive weight per class")
+    for kind in ("plain", "tta", "photo"):
         curve = calibration.get(kind)
         if curve is None:
             continue

@@ -12,7 +12,7 @@ from sklearn.metrics import (
 )
 
 from ..core.atomic import save_figure, write_text
-from ..core.calibration import LEVELS, agreement, calibrate, fit_confidence_curve, reliability
+from ..core.calibration import LEVELS, agreement, calibrate, fit_confidence_curve, reliability, reweigh
 from ..core.preprocess import images_to_batch
 from .data import ferplus_votes_for
 
@@ -138,11 +138,12 @@ def evaluate_model(model, dataset, tta: bool = False, curve: dict | None = None,
             "reliability": calibration["bins"]}
 
 
-def fit_calibration(model, dataset, votes: np.ndarray | None = None) -> dict:
-    """Fit the model's calibration curves (plain and ``--tta``) on ``dataset``,
-    faces it did not train on, against the share of annotators who chose the
-    top class where there are votes (as :func:`evaluate_model`), else against
-    the label; returns the model card's ``calibration`` entry."""
+def fit_calibration(model, dataset, votes: np.ndarray | None = None, photo_rule: dict | None = None) -> dict:
+    """Fit the model's calibration curves (plain, ``--tta``, and the
+    ``photo_rule``'s where given) on ``dataset``, faces it did not train on,
+    against the share of annotators who chose the top class where there are
+    votes (as :func:`evaluate_model`), else against the label; returns the
+    model card's ``calibration`` entry."""
     votes = dataset.votes if votes is None else votes
     against = "the label" if votes is None else "the annotators' vote share"
     fitted = {"method": (f"isotonic regression of the top score against {against}, in {LEVELS} levels "
@@ -151,6 +152,9 @@ def fit_calibration(model, dataset, votes: np.ndarray | None = None) -> dict:
     for key, tta in (("plain", False), ("tta", True)):
         scores = predict_scores(model, dataset.images, tta=tta)
         fitted[key] = fit_confidence_curve(scores, agreement(scores, dataset.labels, votes))
+    if photo_rule:
+        scores = reweigh(predict_scores(model, dataset.images, tta=True), photo_rule["class_weights"])
+        fitted["photo"] = fit_confidence_curve(scores, agreement(scores, dataset.labels, votes))
     return fitted
 
 
@@ -159,7 +163,8 @@ def votes_on(faces, ferplus) -> np.ndarray | None:
     return None if ferplus is None else ferplus_votes_for(faces, ferplus)
 
 
-def calibrate_and_evaluate(model, model_name: str, validation, test=None, ferplus=None) -> tuple:
+def calibrate_and_evaluate(model, model_name: str, validation, test=None, ferplus=None,
+                           photo_rule: dict | None = None) -> tuple:
     """Fit the model's calibration on ``validation`` (:func:`fit_calibration`),
     then evaluate it, calibrated, on ``validation`` and ``test`` (where given),
     printing each report. ``ferplus``: FER+ data holding the same faces, whose
@@ -167,7 +172,7 @@ def calibrate_and_evaluate(model, model_name: str, validation, test=None, ferplu
     from them). Returns the card's ``calibration`` and ``metrics``."""
     splits = {name: split for name, split in (("validation", validation), ("test", test)) if split is not None}
     votes = {name: votes_on(split, ferplus) for name, split in splits.items()}
-    calibration = fit_calibration(model, validation, votes["validation"])
+    calibration = fit_calibration(model, validation, votes["validation"], photo_rule)
     metrics = {name: evaluate_model(model, split, curve=calibration["plain"], votes=votes[name])
                for name, split in splits.items()}
     for name, split_metrics in metrics.items():

@@ -471,7 +471,8 @@ def recalibrate_saved(model_path: Path, dataset: FaceDataset, splits: Splits, se
         raise FakeBlockError(f"{model_path}: the {model.name} network has no BatchNorm layers "
                              "to recalibrate")
     calibration, metrics = calibrate_and_evaluate(model, f"{model_path.name}, recalibrated",
-                                                  splits.validation, splits.test, load_votes(votes))
+                                                  splits.validation, splits.test, load_votes(votes),
+                                                  card.get("photo_rule"))
     card.update(classes=list(dataset.classes), batchnorm_statistics=CALIBRATED, calibration=calibration,
                 metrics=metrics)
     save_model_files(model, model_path, card)
@@ -479,18 +480,28 @@ def recalibrate_saved(model_path: Path, dataset: FaceDataset, splits: Splits, se
     print(f"Saved {model_path}, its card and its plots")
 
 
-def calibrate_saved(model_path: Path, dataset: FaceDataset, splits: Splits, votes: dict):
+def calibrate_saved(model_path: Path, dataset: FaceDataset, splits: Splits, votes: dict,
+                    photo_tau: float | None = None):
     """The ``--calibrate-confidence`` command: fit a saved model's confidence
     calibration on the validation faces (against ``votes``' share where given,
     :func:`describe_votes`) and rewrite its card (calibration and metrics) and
     plots, and its TF Lite copy where that is missing or stale; the ``.keras``
-    file itself is unchanged."""
+    file itself is unchanged. ``photo_tau``: give the card a photo rule (the
+    mirrored face too, and the scores divided by the training class shares to
+    this power; 0 removes it); None keeps the card's."""
+    from ..core.calibration import prior_weights
     from ..core.modelfile import current_lite_copy
     from .evaluate import calibrate_and_evaluate, plot_validation_confusion, write_json
 
     model, card = load_saved(model_path, dataset)
+    if photo_tau is not None:
+        card.pop("photo_rule", None)
+        if photo_tau:
+            shares = targets(splits.train, "single").mean(axis=0)
+            card["photo_rule"] = {"tta": True, "tau": photo_tau, "class_weights": prior_weights(shares, photo_tau),
+                                  "applies_to": "still photos (each classified once); not video frames"}
     calibration, metrics = calibrate_and_evaluate(model, model_path.name, splits.validation, splits.test,
-                                                  load_votes(votes))
+                                                  load_votes(votes), card.get("photo_rule"))
     card.update(classes=list(dataset.classes), calibration=calibration, metrics=metrics)
     if current_lite_copy(model_path, card):
         write_json(card, model_path.with_suffix(".json"))
