@@ -59,11 +59,29 @@ def _photo_recognizer(model, tta: bool, min_confidence: float) -> Recognizer:
 
 
 def analyze_image(image, model=None, *, tta: bool = False, min_confidence: float = MIN_CONFIDENCE) -> list:
-    """Every face in one photo: ``image`` is a file path or a BGR/gray numpy array.
+    """Every face in one photo.
 
-    Returns the faces as dicts (see the module's docstring), largest first; an
-    empty list when there is none. The model loads once and is kept for the
-    next call with the same settings.
+    Args:
+        image: a file path, or a numpy array (gray, BGR or BGRA; uint8, uint16
+            or float).
+        model: a ``.keras`` path (default: the shipped model); loaded once and
+            kept for the next call with the same settings.
+        tta: also classify the mirrored faces (the shipped model's photo rule
+            does this already).
+        min_confidence: a face whose calibrated top score is under it is
+            flagged ``uncertain``.
+
+    Returns:
+        The faces as dicts (see the module's docstring), largest first; an
+        empty list when there is none.
+
+    Raises:
+        FakeBlockError: a file that is missing or not an image, or an array it
+            cannot read, with a message that says why.
+
+    Example:
+        >>> [face["emotion"] for face in fakeblock.analyze_image("photo.jpg")]
+        ['happy']
     """
     if isinstance(image, (str, Path)):
         image = load_picture(image)
@@ -72,25 +90,40 @@ def analyze_image(image, model=None, *, tta: bool = False, min_confidence: float
 
 
 def analyze_video(path, model=None, *, smooth: int = 5, min_confidence: float = MIN_CONFIDENCE,
-                  **detector_options):
-    """The emotion timeline of a video (or a folder of images) as a pandas
-    DataFrame with the columns of the app's ``timeline.csv``: one row per face
-    and frame.
+                  identities: bool = False, **detector_options):
+    """The emotion timeline of a video (or a folder of images).
 
-    ``model``: a ``.keras`` path (default: the shipped model); ``detector_options``:
-    ``detector``, ``min_size``, ``cascade``, ``scale_factor``, ``min_neighbors``.
+    Args:
+        path: a video file, or a folder of images.
+        model: a ``.keras`` path (default: the shipped model).
+        smooth: frames each face's scores are averaged over (0: off).
+        min_confidence: a face under it is flagged ``uncertain``.
+        identities: tell people apart across cuts and exits (needs
+            requirements-identity.txt): adds an ``identity`` column.
+        **detector_options: ``detector`` (``"blazeface"`` or ``"haar"``),
+            ``min_size``, ``cascade``, ``scale_factor``, ``min_neighbors``.
+
+    Returns:
+        A pandas DataFrame with the columns of the app's ``timeline.csv``: one
+        row per face and frame.
+
+    Example:
+        >>> timeline = fakeblock.analyze_video("talk.mp4", identities=True)
+        >>> timeline.groupby("identity")["emotion"].agg(lambda e: e.mode()[0])
     """
+    from .identities import IdentityRecorder, process_frame
     from .sources import open_source
-    from .timeline import timeline_rows, to_frame
+    from .timeline import timeline_rows, to_frame, with_identities
 
+    recorder = IdentityRecorder() if identities else None
     source = open_source(str(path))
     try:
         pipeline = build_pipeline(model, still=source.is_still, smooth=smooth,
                                   min_confidence=min_confidence, **detector_options)
         rows = []
         for frame in source:
-            rows.extend(timeline_rows(frame, pipeline.process(frame.image, frame.index,
-                                                              frame.new_scene).faces))
-        return to_frame(rows, pipeline.classes)
+            rows.extend(timeline_rows(frame, process_frame(pipeline, frame, recorder).faces))
+        timeline = to_frame(rows, pipeline.classes)
+        return with_identities(timeline, recorder.assign()) if recorder else timeline
     finally:
         source.close()

@@ -17,6 +17,7 @@ from pathlib import Path
 from ..core.errors import FakeBlockError
 from ..core.modelfile import DEFAULT_MODEL, check_model_file
 from ..core.quiet_imports import silence_opencv
+from .identities import IdentityRecorder, process_frame
 from .overlay import render
 from .pipeline import DETECTORS, MIN_CONFIDENCE
 from .sinks import ImageSink, JsonLinesSink, VideoSink, Window
@@ -62,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help="write one JSON line per frame here ('-': standard output)")
     p.add_argument("--summary", help="write timeline.csv, timeline.png and summary.json "
                    "into this folder when the run ends")
+    p.add_argument("--identities", action="store_true",
+                   help="tell people apart across cuts and exits: an 'identity' for each face in --json "
+                        "and --summary (one row per person, a face thumbnail each); needs "
+                        "requirements-identity.txt")
     p.add_argument("--no-mirror", action="store_true",
                    help="show camera pictures as the camera sees them, not mirrored")
     videos = p.add_argument_group("a folder of videos (--source FOLDER --summary RESULTS)")
@@ -94,6 +99,8 @@ def check_args(p: argparse.ArgumentParser, args):
         too_low = value <= low if name == "scale_factor" else value < low
         if too_low or not value <= high:  # "not <=": NaN fails too
             p.error(f"--{name.replace('_', '-')} must be {allowed}")
+    if args.identities and not (args.summary or args.json):
+        p.error("--identities labels the faces of --summary or --json: add one of them")
     if args.cascade and args.detector == "blazeface":
         p.error("--cascade is a Haar cascade: use it with --detector haar")
     args.detector = args.detector or ("haar" if args.cascade else "blazeface")
@@ -197,8 +204,8 @@ def _run_videos(videos: list, args) -> int:
                              "not --output or --json")
     print(f"{len(videos)} videos in {args.source} -> {args.summary}", file=sys.stderr, flush=True)
     try:
-        index = analyze_videos(videos, args.summary, jobs=args.jobs, ray_address=args.ray,
-                               redo=args.redo, model=args.model, **pipeline_options(args))
+        index = analyze_videos(videos, args.summary, jobs=args.jobs, ray_address=args.ray, redo=args.redo,
+                               identities=args.identities, model=args.model, **pipeline_options(args))
     except KeyboardInterrupt:
         print(f"\ninterrupted: finished videos are kept in {args.summary} (index.csv); "
               "run again to do the rest", file=sys.stderr)
@@ -222,17 +229,21 @@ def videos_report(total: int, skipped: int, failed: int) -> str:
 
 
 def _open_outputs(source, args) -> dict:
-    """The sinks the flags ask for, each checked before the model loads."""
-    outputs = {"window": None if args.headless else Window(mirrored=source.is_camera and not args.no_mirror)}
+    """The sinks the flags ask for, each checked before the model loads (and,
+    with ``--identities``, the recorder that tells people apart)."""
+    identities = IdentityRecorder() if args.identities else None
+    outputs = {"identities": identities,
+               "window": None if args.headless else Window(mirrored=source.is_camera and not args.no_mirror)}
     if args.output:
         path = Path(args.output)
         outputs["output"] = (ImageSink(path, single=source.total == 1 and not source.path.is_dir())
                              if source.is_still else VideoSink(path, source.fps))
     if args.json:
-        outputs["json"] = JsonLinesSink(args.json)
+        outputs["json"] = JsonLinesSink(args.json, identities)
     if args.summary:
         from .timeline import TimelineRecorder
-        outputs["timeline"] = TimelineRecorder(Path(args.summary), source.label, fps=source.fps)
+        outputs["timeline"] = TimelineRecorder(Path(args.summary), source.label, fps=source.fps,
+                                               identities=identities)
     return outputs
 
 
@@ -261,7 +272,8 @@ class FrameClock:
 
 def _run_on(source, args) -> int:
     outputs = _open_outputs(source, args)
-    window, output, json_lines, timeline = (outputs.get(k) for k in ("window", "output", "json", "timeline"))
+    window, output, json_lines, timeline, identities = (
+        outputs.get(k) for k in ("window", "output", "json", "timeline", "identities"))
     print("Loading the emotion model...", file=sys.stderr, flush=True)
     from .pipeline import build_pipeline
 
@@ -279,7 +291,7 @@ def _run_on(source, args) -> int:
     ended, status = "done", 0
     try:
         for frame in source:
-            result = pipeline.process(frame.image, frame.index, frame.new_scene)
+            result = process_frame(pipeline, frame, identities)
             if timeline:  # first: kept in memory, it survives a sink that fails to write
                 timeline.add(frame, result.faces)
             if json_lines:  # ms: finding and classifying the faces, drawing not included
@@ -322,8 +334,10 @@ def _close(outputs: dict):
     """Close every sink, each whatever the others do; the timeline writes its
     files (also after Ctrl-C). The first failure is raised once all are closed."""
     failures = []
+    if outputs.get("identities"):  # first: the JSON and the timeline carry them
+        outputs["identities"].assign()
     for name, sink in outputs.items():
-        if sink is None:
+        if sink is None or name == "identities":
             continue
         try:
             if name == "timeline":

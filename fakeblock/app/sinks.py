@@ -172,17 +172,24 @@ class ImageSink:
 
 class JsonLinesSink:
     """One JSON object per frame (``-``: standard output), written as each frame
-    is done. A value that is not a number (NaN) is refused, not written as
-    invalid JSON."""
+    is done; with ``identities`` (an :class:`~fakeblock.app.identities.IdentityRecorder`),
+    held until the run ends and written then, each face with its ``identity``.
+    A value that is not a number (NaN) is refused, not written as invalid JSON."""
 
-    def __init__(self, path: str):
-        self.path = path
+    def __init__(self, path: str, identities=None):
+        self.path, self.identities, self.held = path, identities, []
         try:  # kept open across frames; close() closes it
             self.file = sys.stdout if path == "-" else open(path, "w", encoding="utf-8")  # noqa: SIM115
         except OSError as e:
             raise FakeBlockError(f"{path}: cannot write the JSON file ({e.strerror})") from None
 
     def write(self, record: dict):
+        if self.identities is not None:
+            self.held.append(record)
+            return
+        self._write_line(record)
+
+    def _write_line(self, record: dict):
         try:
             line = json.dumps(record, allow_nan=False) + "\n"
         except ValueError:
@@ -197,6 +204,11 @@ class JsonLinesSink:
             raise FakeBlockError(f"{self.path}: cannot write ({e.strerror})") from None
 
     def close(self):
+        for record in self.held:
+            for face in record["faces"]:
+                face["identity"] = self.identities.identities.get(face["track"])
+            self._write_line(record)
+        self.held = []
         if self.file is not sys.stdout:
             try:
                 self.file.close()

@@ -3,9 +3,10 @@
 import json
 from pathlib import Path
 
+import cv2
 import pandas as pd
 
-from ..core.atomic import make_folder, save_figure, write_text
+from ..core.atomic import make_folder, save_figure, write_bytes, write_text
 from ..core.emotions import color_rgb
 
 BASE_COLUMNS = ["frame", "time_s", "track", "x", "y", "w", "h", "emotion", "confidence", "uncertain"]
@@ -18,6 +19,16 @@ def timeline_rows(frame, faces: list) -> list:
              "emotion": face["emotion"], "confidence": face["confidence"],
              "uncertain": face["uncertain"], **face["scores"]}
             for face in faces]
+
+
+def with_identities(timeline: pd.DataFrame, identities: dict) -> pd.DataFrame:
+    """The timeline with an ``identity`` column after ``track`` (``identities``:
+    track -> identity, as :meth:`~fakeblock.app.identities.IdentityRecorder.assign`
+    gives)."""
+    timeline = timeline.copy()
+    timeline.insert(timeline.columns.get_loc("track") + 1, "identity",
+                    timeline["track"].map(identities).astype("Int64"))
+    return timeline
 
 
 def to_frame(rows: list, classes) -> pd.DataFrame:
@@ -40,6 +51,7 @@ def summarize(timeline: pd.DataFrame, classes, source: str, frames: int,
 
     tracks = []
     for track_id, rows in timeline.groupby("track", sort=True):
+        person = {"identity": int(rows["identity"].iloc[0])} if "identity" in timeline else {}
         share, dominant = shares(rows)
         times = rows["time_s"].dropna()
         tracks.append({"track": int(track_id),
@@ -47,11 +59,23 @@ def summarize(timeline: pd.DataFrame, classes, source: str, frames: int,
                        "first_s": float(times.min()) if len(times) else None,
                        "last_s": float(times.max()) if len(times) else None,
                        "frames": len(rows), "share": share, "dominant": dominant,
-                       "uncertain_share": uncertain_share(rows)})
+                       "uncertain_share": uncertain_share(rows), **person})
     share, dominant = shares(timeline)
-    return {"source": source, "frames": frames, "duration_s": duration_s, "face_rows": len(timeline),
-            "tracks": tracks,
-            "overall": {"share": share, "dominant": dominant, "uncertain_share": uncertain_share(timeline)}}
+    summary = {"source": source, "frames": frames, "duration_s": duration_s, "face_rows": len(timeline),
+               "tracks": tracks,
+               "overall": {"share": share, "dominant": dominant, "uncertain_share": uncertain_share(timeline)}}
+    if "identity" in timeline:
+        frame_s = duration_s / frames if duration_s and frames else None
+        summary["identities"] = []
+        for identity, rows in timeline.groupby("identity", sort=True):
+            share, dominant = shares(rows)
+            on_screen = rows["frame"].nunique()
+            summary["identities"].append({
+                "identity": int(identity), "tracks": sorted(int(t) for t in rows["track"].unique()),
+                "frames": on_screen, "on_screen_s": round(on_screen * frame_s, 3) if frame_s else None,
+                "share": share, "dominant": dominant, "uncertain_share": uncertain_share(rows),
+                "thumbnail": f"identity-{int(identity)}.jpg"})
+    return summary
 
 
 def plot_timeline(timeline: pd.DataFrame, classes, source: str, path: Path, min_seconds=1.0,
@@ -63,18 +87,21 @@ def plot_timeline(timeline: pd.DataFrame, classes, source: str, path: Path, min_
 
     timed = timeline["time_s"].notna().all() and len(timeline)
     x_name = "time_s" if timed else "frame"
-    spans = timeline.groupby("track")[x_name].agg(lambda v: v.max() - v.min())
+    who = "identity" if "identity" in timeline else "track"  # one panel per person, or per track
+    spans = timeline.groupby(who)[x_name].agg(lambda v: v.max() - v.min())
     min_span = min_seconds if timed else min_seconds * fps_guess
     long_tracks = [t for t, span in spans.items() if span > min_span]
     fig, axes = plt.subplots(max(1, len(long_tracks)), 1, sharex=True, squeeze=False,
                              figsize=(10, 1.2 + 2.2 * max(1, len(long_tracks))))
     for ax, track_id in zip(axes[:, 0], long_tracks):
-        rows = timeline[timeline["track"] == track_id].sort_values(x_name)
-        for name in classes:
-            ax.plot(rows[x_name], rows[name].rolling(5, center=True, min_periods=1).mean(),
-                    color=color_rgb(name), label=name, linewidth=1.6)
+        person = timeline[timeline[who] == track_id]
+        for n, (_, rows) in enumerate(person.groupby("track")):  # a gap between tracks stays a gap
+            rows = rows.sort_values(x_name)
+            for name in classes:
+                ax.plot(rows[x_name], rows[name].rolling(5, center=True, min_periods=1).mean(),
+                        color=color_rgb(name), label=name if n == 0 else None, linewidth=1.6)
         ax.set_ylim(0, 1)
-        ax.set_ylabel(f"face #{track_id}")
+        ax.set_ylabel(f"{'person' if who == 'identity' else 'face'} #{track_id}")
         ax.grid(alpha=0.3)
     if not long_tracks:
         axes[0, 0].text(0.5, 0.5, "no face stayed in view for over a second", ha="center",
@@ -94,8 +121,9 @@ class TimelineRecorder:
     ``fps``: the source's frame rate, where it has one (the run's duration is
     the last frame's time plus one frame)."""
 
-    def __init__(self, folder: Path, source: str, classes=(), fps: float | None = None):
+    def __init__(self, folder: Path, source: str, classes=(), fps: float | None = None, identities=None):
         self.folder, self.source, self.classes, self.fps = Path(folder), source, tuple(classes), fps
+        self.identities = identities  # an IdentityRecorder, assigned before save()
         make_folder(self.folder, "summary folder")
         self.rows, self.frames, self.last_time = [], 0, None
 
@@ -112,8 +140,18 @@ class TimelineRecorder:
         return round(self.last_time + (1 / self.fps if self.fps else 0.0), 3)
 
     def save(self) -> list:
-        """Write the three files; returns their paths."""
+        """Write the three files (and, with identities, a face thumbnail per
+        person); returns their paths."""
         timeline = to_frame(self.rows, self.classes)
+        thumbnails = []
+        if self.identities is not None:
+            timeline = with_identities(timeline, self.identities.identities)
+            for identity, face in self.identities.thumbnails.items():
+                path = self.folder / f"identity-{identity}.jpg"
+                ok, encoded = cv2.imencode(".jpg", face)
+                if ok:
+                    write_bytes(path, encoded.tobytes())
+                    thumbnails.append(path)
         csv_path = self.folder / "timeline.csv"
         write_text(csv_path, timeline.to_csv(index=False))
         summary_path = self.folder / "summary.json"
@@ -121,4 +159,4 @@ class TimelineRecorder:
                                                       self.duration_s), indent=2))
         plot_path = self.folder / "timeline.png"
         plot_timeline(timeline, self.classes, self.source, plot_path)
-        return [csv_path, plot_path, summary_path]
+        return [csv_path, plot_path, summary_path, *thumbnails]

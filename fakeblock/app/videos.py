@@ -10,6 +10,7 @@ one row per video, rewritten after each one, so Ctrl-C keeps every finished
 video and its row.
 """
 
+import functools
 import glob
 import hashlib
 import logging
@@ -93,10 +94,13 @@ def _pipeline(options: dict):
 def analyze_one(video, final, options: dict) -> dict:
     """Analyse one video into its result folder ``final``; returns its index row
     (never raises for a bad video: its error goes into the row)."""
+    from .identities import IdentityRecorder, process_frame
     from .sources import VideoSource
     from .timeline import TimelineRecorder
 
     video, final = Path(video), Path(final)
+    options = dict(options)
+    identities = IdentityRecorder(_embedder()) if options.pop("identities", False) else None
     partial = _partial_folder(final)
     row = {"path": shown_path(video), "frames": 0, "duration_s": None, "faces_tracked": 0,
            "dominant_emotion": None, "status": "failed", "error": None}
@@ -108,13 +112,15 @@ def analyze_one(video, final, options: dict) -> dict:
         pipeline = _pipeline(options)
         source = VideoSource(video)
         try:
-            recorder = TimelineRecorder(partial, source.label, pipeline.classes, source.fps)
+            recorder = TimelineRecorder(partial, source.label, pipeline.classes, source.fps, identities)
             for frame in source:
-                recorder.add(frame, pipeline.process(frame.image, frame.index, frame.new_scene).faces)
+                recorder.add(frame, process_frame(pipeline, frame, identities).faces)
         finally:
             source.close()
         if recorder.frames == 0:
             raise FakeBlockError(f"{video}: no frame could be read")
+        if identities:
+            identities.assign()
         recorder.save()
         if final.is_symlink():  # never follow a link out of the results folder
             final.unlink()
@@ -142,6 +148,14 @@ def _remove_partial_folders(finals):
             shutil.rmtree(partial, ignore_errors=True)
 
 
+@functools.lru_cache(maxsize=1)
+def _embedder():
+    """This process's face embedder (``--identities``), loaded once."""
+    from .identities import FaceEmbedder
+
+    return FaceEmbedder()
+
+
 def _row_from_summary(folder: Path) -> dict:
     import json
 
@@ -167,7 +181,8 @@ def _analyze_in_worker(video, final, options):  # a Ray task
 # ------------------------------------------------------------------ many videos
 
 def analyze_videos(paths, out="results", *, jobs: int | None = None, ray_address: str | None = None,
-                   redo: bool = False, progress: bool = True, **options) -> pd.DataFrame:
+                   redo: bool = False, progress: bool = True, identities: bool = False,
+                   **options) -> pd.DataFrame:
     """Analyse every video of ``paths`` (video files, or a folder of them) into
     ``out/<video name>/`` and return the index (also written to
     ``out/index.csv``) as a DataFrame, one row per video.
@@ -176,10 +191,16 @@ def analyze_videos(paths, out="results", *, jobs: int | None = None, ray_address
     ``ray_address``: run each video as a task on the Ray cluster at this address
     (``"local"``: start one on this machine, with ``jobs`` CPUs). ``redo``: analyse again videos
     whose result folder exists (by default they are skipped, their row kept).
+    ``identities``: tell people apart in each video (``--identities``; needs
+    requirements-identity.txt).
     ``options``: :func:`~fakeblock.app.pipeline.build_pipeline`'s (``model``,
     ``smooth``, ``detector``...). The index's ``attrs["skipped"]`` lists the
     videos skipped as already done.
     """
+    if identities:
+        from .identities import check_installed
+        check_installed()
+        options = {**options, "identities": True}
     if isinstance(paths, (str, os.PathLike)):
         paths = video_files(paths) if Path(paths).is_dir() else [paths]
     out = Path(out)

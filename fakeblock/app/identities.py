@@ -1,0 +1,192 @@
+"""Who is who across a video (``--identities``): faces recognised again across
+cuts and exits.
+
+Tracks follow a face by where its box is (:class:`~fakeblock.app.detect.FaceTracker`);
+here they become people. A track ends where its face suddenly shows another
+picture (:class:`FaceCuts`), so it never spans two people whose faces sit in
+the same place across a cut. Each track
+keeps its few sharpest, largest faces (:class:`IdentityRecorder`); when the run
+ends they are embedded by dlib's face recognition network (128 numbers; an
+optional install, with its weights inside the ``face_recognition_models``
+package) and tracks whose faces are close are joined into one identity, never
+two tracks on screen at the same time. Embeddings stay in memory and are never
+written.
+"""
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from ..core.errors import FakeBlockError
+from ..core.preprocess import to_gray, to_rgb
+
+IDENTITY_INSTALL = "python -m pip install -r requirements-identity.txt"
+#: Two tracks whose mean embeddings are closer than this are one person. dlib
+#: suggests 0.6; measured on people who look alike (one posed database), that
+#: merges most different people, and 0.35 is where as few tracks of one person
+#: are split as tracks of two are merged (docs/app.md, "Identities").
+SAME_PERSON = 0.35
+#: Faces per track kept for embedding: the sharpest and largest seen. The
+#: best one is embedded; the others only where two tracks are within
+#: ``UNSURE`` of the line (an embedding takes about 0.17 s on one core).
+FACES_PER_TRACK = 2
+UNSURE = 0.15
+#: A followed face whose picture correlates with the last frame's less than
+#: this has become another face (a cut): consecutive frames of one face stayed
+#: above 0.85 in FakeBlock's test clips, a cut to another person fell to 0.3-0.45.
+SAME_FACE_CORRELATION = 0.6
+_MARGIN = 0.25  # kept around a face's box, as a share of its side
+
+
+class FaceCuts:
+    """Tells when a followed face suddenly shows another picture (a cut to
+    someone else whose face sits where the last one's was)."""
+
+    def __init__(self, threshold: float = SAME_FACE_CORRELATION):
+        self.threshold, self.previous = threshold, {}
+
+    @staticmethod
+    def _thumbnail(gray: np.ndarray, box) -> np.ndarray:
+        x, y, w, h = box
+        small = cv2.resize(gray[y:y + h, x:x + w], (24, 24), interpolation=cv2.INTER_AREA).astype(np.float32)
+        return (small - small.mean()) / (small.std() + 1e-6)
+
+    def changed(self, image: np.ndarray, faces: list) -> bool:
+        """Whether a face of this frame is no longer the picture its track showed
+        in the last frame; remembers this frame's faces either way."""
+        gray = to_gray(image)
+        current = {face["track"]: self._thumbnail(gray, face["box"]) for face in faces}
+        changed = any(float((self.previous[track] * thumbnail).mean()) < self.threshold
+                      for track, thumbnail in current.items() if track in self.previous)
+        self.previous = current
+        return changed
+
+
+def check_installed():
+    """Raise one line naming the install where dlib or its face models are missing."""
+    try:
+        import dlib  # noqa: F401
+        import face_recognition_models  # noqa: F401
+    except ImportError:
+        raise FakeBlockError(f"--identities needs dlib and its face models, an optional install: "
+                             f"{IDENTITY_INSTALL}") from None
+
+
+class FaceEmbedder:
+    """dlib's face embedding: a face box in a frame -> 128 numbers, close for the
+    same person (:data:`SAME_PERSON`)."""
+
+    def __init__(self):
+        check_installed()
+        import dlib
+        import face_recognition_models as models
+
+        self.dlib = dlib
+        self.landmarks = dlib.shape_predictor(models.pose_predictor_five_point_model_location())
+        self.network = dlib.face_recognition_model_v1(models.face_recognition_model_location())
+
+    def __call__(self, image: np.ndarray, box) -> np.ndarray:
+        x, y, w, h = (int(v) for v in box)
+        rgb = np.ascontiguousarray(to_rgb(image))
+        shape = self.landmarks(rgb, self.dlib.rectangle(x, y, x + w, y + h))
+        return np.asarray(self.network.compute_face_descriptor(rgb, shape), np.float32)
+
+
+@dataclass
+class _TrackFaces:
+    first: int
+    last: int
+    kept: list = field(default_factory=list)  # (quality, crop, box in the crop)
+
+
+class IdentityRecorder:
+    """Keeps each track's best faces while a video plays, then joins tracks into
+    identities (:meth:`assign`)."""
+
+    def __init__(self, embedder=None, same_person: float = SAME_PERSON, faces_per_track: int = FACES_PER_TRACK):
+        self.embedder = embedder or FaceEmbedder()
+        self.cuts = FaceCuts()
+        self.same_person, self.faces_per_track = same_person, faces_per_track
+        self.tracks: dict[int, _TrackFaces] = {}
+        self.identities: dict[int, int] = {}
+        self.thumbnails: dict[int, np.ndarray] = {}
+
+    def add(self, index: int, image: np.ndarray, faces: list):
+        """Note this frame's faces (as the pipeline reports them)."""
+        for face in faces:
+            track = self.tracks.setdefault(face["track"], _TrackFaces(index, index))
+            track.last = index
+            x, y, w, h = face["box"]
+            pad = int(_MARGIN * max(w, h))
+            x0, y0 = max(0, x - pad), max(0, y - pad)
+            crop = image[y0:y + h + pad, x0:x + w + pad]
+            if crop.size == 0:
+                continue
+            face_pixels = to_gray(image[y:y + h, x:x + w])
+            quality = w * h * float(cv2.Laplacian(face_pixels, cv2.CV_32F).var())  # large and sharp
+            if len(track.kept) < self.faces_per_track or quality > track.kept[-1][0]:
+                track.kept.append((quality, crop.copy(), (x - x0, y - y0, w, h)))
+                track.kept.sort(key=lambda kept: kept[0], reverse=True)
+                del track.kept[self.faces_per_track:]
+
+    def assign(self) -> dict:
+        """``{track: identity}``, identities numbered 1, 2... in order of first
+        appearance. Tracks are joined closest first (average linkage) while
+        their mean embeddings are under ``same_person`` apart and no two of the
+        identity's tracks were on screen at once."""
+        order = sorted(self.tracks, key=lambda t: (self.tracks[t].first, t))
+        embeddings = self._embed(order)
+        groups = [[t] for t in order]
+        while True:
+            best = None
+            for i, a in enumerate(groups):
+                for j in range(i + 1, len(groups)):
+                    b = groups[j]
+                    if self._overlap(a, b) or not all(t in embeddings for t in a + b):
+                        continue
+                    distance = np.mean([np.linalg.norm(embeddings[s] - embeddings[t]) for s in a for t in b])
+                    if distance < self.same_person and (best is None or distance < best[0]):
+                        best = (distance, i, j)
+            if best is None:
+                break
+            _, i, j = best
+            groups[i] += groups.pop(j)
+        groups.sort(key=lambda g: min(self.tracks[t].first for t in g))
+        self.identities = {t: n for n, group in enumerate(groups, 1) for t in group}
+        self.thumbnails = {}
+        for n, group in enumerate(groups, 1):
+            kept = [k for t in group for k in self.tracks[t].kept]
+            if kept:
+                self.thumbnails[n] = max(kept, key=lambda k: k[0])[1]
+        return self.identities
+
+    def _embed(self, order: list) -> dict:
+        """Each track's embedding: of its best face; where that leaves a pair of
+        tracks near the line (``UNSURE`` of it), the mean of its best faces."""
+        faces = {t: self.tracks[t].kept for t in order if self.tracks[t].kept}
+        embedded = {t: [self.embedder(crop, box) for _, crop, box in kept[:1]] for t, kept in faces.items()}
+        unsure = {t for s in embedded for t in embedded if s != t and
+                  abs(np.linalg.norm(embedded[s][0] - embedded[t][0]) - self.same_person) < UNSURE}
+        for t in unsure:
+            embedded[t] += [self.embedder(crop, box) for _, crop, box in faces[t][1:]]
+        return {t: np.mean(vectors, axis=0) for t, vectors in embedded.items()}
+
+    def _overlap(self, a: list, b: list) -> bool:
+        return any(self.tracks[s].first <= self.tracks[t].last and self.tracks[t].first <= self.tracks[s].last
+                   for s in a for t in b)
+
+
+def process_frame(pipeline, frame, identities: IdentityRecorder | None = None):
+    """``pipeline.process`` for one :class:`~fakeblock.app.sources.Frame`; with
+    ``identities``, a face that became another (a cut) starts a new track, the
+    frame is processed again as a new scene, and the faces are kept for telling
+    people apart."""
+    result = pipeline.process(frame.image, frame.index, frame.new_scene)
+    if identities is None:
+        return result
+    if identities.cuts.changed(frame.image, result.faces):
+        result = pipeline.process(frame.image, frame.index, new_scene=True)
+        identities.cuts.changed(frame.image, result.faces)
+    identities.add(frame.index, frame.image, result.faces)
+    return result

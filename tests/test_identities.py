@@ -1,0 +1,105 @@
+"""--identities: one person, one identity, across cuts and exits, on real
+public-domain faces (NASA's Eileen Collins in scikit-image, the US Navy's
+Grace Hopper portrait in matplotlib's sample data)."""
+
+import json
+import sys
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import run_script, write_video
+
+import fakeblock
+
+pytest.importorskip("dlib", reason="--identities' optional install is missing: "
+                                   "pip install -r requirements-identity.txt")
+SHOT = 60  # frames: 2 s at 30 fps
+
+
+@pytest.fixture(scope="module")
+def people():
+    from matplotlib import cbook
+    from skimage import data
+
+    collins = np.ascontiguousarray(data.astronaut()[:, :, ::-1][20:220, 130:320])
+    with cbook.get_sample_data("grace_hopper.jpg") as f:
+        hopper = cv2.imdecode(np.frombuffer(f.read(), np.uint8), cv2.IMREAD_COLOR)
+    return {"A": collins, "B": cv2.resize(hopper[20:420, 80:440], (190, 200))}
+
+
+def cut_between(path, people, shots: str):
+    """Hard cuts between shots of one person each, the face where the last one's was."""
+    return write_video(path, SHOT * len(shots),
+                       lambda i: [(people[shots[i // SHOT]], 220, 140 + (i % SHOT) // 10)])
+
+
+@pytest.fixture(scope="module")
+def abab(tmp_path_factory, people):
+    return cut_between(tmp_path_factory.mktemp("abab") / "abab.avi", people, "ABAB")
+
+
+def test_two_people_cut_back_and_forth_are_two_identities(tmp_path, abab, trained_model):
+    summary, jsonl = tmp_path / "summary", tmp_path / "faces.jsonl"
+    result = run_script("WebCam.py", "--source", abab, "--headless", "--identities", "--summary", summary,
+                        "--json", jsonl, "--model", trained_model)
+    assert result.returncode == 0, result.stderr
+    timeline = pd.read_csv(summary / "timeline.csv")
+    shot_person = timeline["frame"] // SHOT % 2  # 0: A, 1: B
+    assert timeline.groupby("track")["frame"].agg(lambda f: (f // SHOT).nunique()).max() == 1  # no track spans a cut
+    assert timeline.groupby("identity").apply(lambda rows: shot_person[rows.index].nunique()).max() == 1
+    assert timeline["identity"].nunique() == 2
+    report = json.loads((summary / "summary.json").read_text())
+    assert [person["tracks"] for person in report["identities"]] == [[1, 3], [2, 4]]
+    assert all(person["on_screen_s"] == 4.0 for person in report["identities"])
+    for person in report["identities"]:
+        assert cv2.imread(str(summary / person["thumbnail"])) is not None
+    faces = [face for line in jsonl.read_text().splitlines() for face in json.loads(line)["faces"]]
+    assert {face["identity"] for face in faces} == {1, 2} and len(faces) == 4 * SHOT
+
+
+def test_one_person_then_another_is_never_merged(tmp_path, people, trained_model):
+    video = cut_between(tmp_path / "ab.avi", people, "AB")
+    timeline = fakeblock.analyze_video(video, model=trained_model, identities=True)
+    assert timeline.groupby(timeline["frame"] // SHOT)["identity"].unique().map(list).tolist() == [[1], [2]]
+
+
+def test_without_identities_the_output_is_as_before(tmp_path, abab, trained_model):
+    result = run_script("WebCam.py", "--source", abab, "--headless", "--summary", tmp_path, "--model", trained_model)
+    assert result.returncode == 0, result.stderr
+    timeline = pd.read_csv(tmp_path / "timeline.csv")
+    assert "identity" not in timeline and "identities" not in json.loads((tmp_path / "summary.json").read_text())
+    assert not list(tmp_path.glob("identity-*.jpg"))
+
+
+def test_a_folder_of_videos_with_identities(tmp_path, abab, trained_model):
+    recordings = tmp_path / "recordings"
+    recordings.mkdir()
+    (recordings / "abab.avi").symlink_to(abab)
+    result = run_script("WebCam.py", "--source", recordings, "--summary", tmp_path / "results", "--identities",
+                        "--jobs", 1, "--model", trained_model)
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads((tmp_path / "results" / "abab" / "summary.json").read_text())["identities"]) == 2
+
+
+def test_a_cut_to_another_face_is_told_from_a_face_moving(abab, trained_model):
+    from fakeblock.app.identities import FaceCuts
+    from fakeblock.app.pipeline import build_pipeline
+    capture, pipeline, cuts = cv2.VideoCapture(str(abab)), build_pipeline(trained_model), FaceCuts()
+    found = []
+    for i in range(4 * SHOT):
+        image = capture.read()[1]
+        if cuts.changed(image, pipeline.process(image, i).faces):
+            found.append(i)
+    assert found == [SHOT, 2 * SHOT, 3 * SHOT]
+
+
+def test_without_dlib_identities_is_one_line_naming_the_install(monkeypatch, capsys, abab, tmp_path):
+    from fakeblock.app import cli
+    monkeypatch.setitem(sys.modules, "dlib", None)  # as if it were not installed
+    assert cli.main(["--source", str(abab), "--headless", "--summary", str(tmp_path), "--identities"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error == ["error: --identities needs dlib and its face models, an optional install: "
+                     "python -m pip install -r requirements-identity.txt"]
+    assert not (tmp_path / "summary.json").exists()
