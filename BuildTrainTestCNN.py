@@ -32,62 +32,68 @@ CACHE_DIR = "data/cache"           # parsed datasets
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--data", default=DATA, help="FER2013 CSV, image folder, or FER+ folder root")
-    p.add_argument("--labels", choices=("fer2013", "ferplus"), default=LABELS,
-                   help="label set: FER2013's single labels or FER+ annotator votes")
-    p.add_argument("--label-mode", choices=("majority", "probability"), default=LABEL_MODE,
-                   help="FER+ targets: the majority emotion or the vote distribution")
-    p.add_argument("--arch", choices=("default", "original", "wide"), default=ARCH,
-                   help="network (wide: a teacher for --teacher, too big to ship)")
-    p.add_argument("--recipe", choices=("original", "improved"), default=RECIPE,
-                   help="training recipe (default: 'original' for the original network, "
-                        "else 'improved')")
-    p.add_argument("--epochs", type=int, default=EPOCHS, help="epochs to train")
-    p.add_argument("--init-from", metavar="MODEL",
-                   help="start from this saved model's weights (same network) instead of from "
-                        "scratch: a further schedule on top of a finished run, or, from a model "
-                        "of other classes, every layer but the classifier (e.g. FER+ to FER2013)")
-    p.add_argument("--learning-rate", type=float,
-                   help="peak learning rate (default: the recipe's; lower it with --init-from)")
-    p.add_argument("--teacher", metavar="MODEL", nargs="+", default=[],
-                   help="distil: blend each training face's label with these saved models' "
-                        "mean scores for it (same classes); an ensemble taught to one network")
-    p.add_argument("--teacher-weight", type=float, default=0.5,
-                   help="share of the training targets that comes from --teacher")
-    p.add_argument("--votes", metavar="FERPLUS_DIR",
-                   help="blend each FER2013 training label with the FER+ annotators' votes on the "
-                        "same face (a FER+ folder; faces joined by their pixels); the model's "
-                        "confidence is then calibrated against their vote share (also with "
-                        "--evaluate, --recalibrate, --calibrate-confidence)")
-    p.add_argument("--votes-weight", type=float, default=0.5,
-                   help="share of the training targets that comes from --votes")
-    p.add_argument("--ema", action="store_true",
-                   help="keep, validate and save the moving average of the weights (Polyak averaging)")
-    p.add_argument("--logit-adjustment", type=float, default=0.0, metavar="TAU",
-                   help="train on scores reweighted by the class shares to this power (1: fully "
-                        "balanced), so rare classes are not crowded out; 0: off")
-    p.add_argument("--camera-augmentation", action="store_true",
-                   help="also train on faces as a webcam shows them: turned heads, blur, sensor "
-                        "noise, part of the face covered")
-    p.add_argument("--host-augmentation", action="store_true",
-                   help="augment the training faces on the CPU with OpenCV instead of with Keras "
-                        "layers inside the model: for a GPU under KERAS_BACKEND=jax, where those "
-                        "layers are slow (README, 'Training on a GPU')")
-    p.add_argument("--split", choices=("usage", "random"), default=SPLIT,
-                   help="train/validation split: the Usage column, or a seeded random 80/20")
-    p.add_argument("--seed", type=int, default=SEED, help="random seed")
-    p.add_argument("--skip-bad-rows", action="store_true",
-                   help="drop malformed rows (and report them) instead of stopping")
-    p.add_argument("--out", default=OUT, help="folder for the trained model, card and plots")
-    p.add_argument("--name", help="model file name without .keras (default from labels/arch/recipe)")
-    p.add_argument("--work-dir", default=WORK_DIR, help="where runs keep their checkpoints")
-    p.add_argument("--cache-dir", default=CACHE_DIR, help="where parsed datasets are cached")
-    run = p.add_mutually_exclusive_group()
+    data = p.add_argument_group("data")
+    data.add_argument("--data", default=DATA, help="FER2013 CSV, image folder, or FER+ folder root")
+    data.add_argument("--labels", choices=("fer2013", "ferplus"), default=LABELS,
+                      help="label set: FER2013's single labels or FER+ annotator votes")
+    data.add_argument("--label-mode", choices=("majority", "probability"), default=LABEL_MODE,
+                      help="FER+ targets: the majority emotion or the vote distribution")
+    network = p.add_argument_group("network and recipe")
+    network.add_argument("--arch", choices=("default", "original", "wide"), default=ARCH,
+                         help="network (wide: a teacher for --teacher, too big to ship)")
+    network.add_argument("--recipe", choices=("original", "improved"), default=RECIPE,
+                         help="training recipe (default: 'original' for the original network, "
+                              "else 'improved')")
+    network.add_argument("--epochs", type=int, default=EPOCHS, help="epochs to train")
+    network.add_argument("--init-from", metavar="MODEL",
+                         help="start from this saved model's weights (same network) instead of from "
+                              "scratch: a further schedule on top of a finished run, or, from a model "
+                              "of other classes, every layer but the classifier (e.g. FER+ to FER2013)")
+    network.add_argument("--learning-rate", type=float,
+                         help="peak learning rate (default: the recipe's; lower it with --init-from)")
+    targets = p.add_argument_group("what the network learns from besides the labels")
+    targets.add_argument("--teacher", metavar="MODEL", nargs="+", default=[],
+                         help="distil: blend each training face's label with these saved models' "
+                              "mean scores for it (same classes); an ensemble taught to one network")
+    targets.add_argument("--teacher-weight", type=float, default=0.5,
+                         help="share of the training targets that comes from --teacher")
+    targets.add_argument("--votes", metavar="FERPLUS_DIR",
+                         help="blend each FER2013 training label with the FER+ annotators' votes on the "
+                              "same face (a FER+ folder; faces joined by their pixels); the model's "
+                              "confidence is then calibrated against their vote share (also with "
+                              "--evaluate, --recalibrate, --calibrate-confidence)")
+    targets.add_argument("--votes-weight", type=float, default=0.5,
+                         help="share of the training targets that comes from --votes")
+    network.add_argument("--ema", action="store_true",
+                         help="keep, validate and save the moving average of the weights (Polyak averaging)")
+    augment = p.add_argument_group("augmentation and loss")
+    augment.add_argument("--logit-adjustment", type=float, default=0.0, metavar="TAU",
+                         help="train on scores reweighted by the class shares to this power (1: fully "
+                              "balanced), so rare classes are not crowded out; 0: off")
+    augment.add_argument("--camera-augmentation", action="store_true",
+                         help="also train on faces as a webcam shows them: turned heads, blur, sensor "
+                              "noise, part of the face covered")
+    augment.add_argument("--host-augmentation", action="store_true",
+                         help="augment the training faces on the CPU with OpenCV instead of with Keras "
+                              "layers inside the model: for a GPU under KERAS_BACKEND=jax, where those "
+                              "layers are slow (docs/models.md, 'Training on a GPU')")
+    data.add_argument("--split", choices=("usage", "random"), default=SPLIT,
+                      help="train/validation split: the Usage column, or a seeded random 80/20")
+    data.add_argument("--seed", type=int, default=SEED, help="random seed")
+    data.add_argument("--skip-bad-rows", action="store_true",
+                      help="drop malformed rows (and report them) instead of stopping")
+    files = p.add_argument_group("where things go")
+    files.add_argument("--out", default=OUT, help="folder for the trained model, card and plots")
+    files.add_argument("--name", help="model file name without .keras (default from labels/arch/recipe)")
+    files.add_argument("--work-dir", default=WORK_DIR, help="where runs keep their checkpoints")
+    files.add_argument("--cache-dir", default=CACHE_DIR, help="where parsed datasets are cached")
+    run = p.add_argument_group("a run in progress").add_mutually_exclusive_group()
     run.add_argument("--resume", action="store_true", help="continue the interrupted run")
     run.add_argument("--fresh", action="store_true", help="discard an interrupted run, start over")
     run.add_argument("--export", action="store_true",
                      help="save the best epoch so far of a running or interrupted run into --out")
-    saved = p.add_mutually_exclusive_group()
+    commands = p.add_argument_group("a saved model")
+    saved = commands.add_mutually_exclusive_group()
     saved.add_argument("--evaluate", action="store_true", help="only evaluate a saved model")
     saved.add_argument("--recalibrate", action="store_true",
                        help="measure a saved model's BatchNorm statistics on un-augmented Training "
@@ -96,15 +102,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     saved.add_argument("--calibrate-confidence", action="store_true",
                        help="fit a saved model's confidence calibration on the validation faces "
                             "(so that its scores mean what they say) and rewrite its card")
-    p.add_argument("--photo-rule", type=float, metavar="TAU",
-                   help="with --calibrate-confidence: still photos are classified with the mirrored face "
-                        "too, their scores divided by the training class shares to the power TAU "
-                        "(0: no photo rule; default: keep the card's)")
-    p.add_argument("--model", help="model to evaluate or recalibrate (default: OUT/NAME.keras)")
-    p.add_argument("--usage", choices=("Training", "PublicTest", "PrivateTest", "all"),
-                   help="split to evaluate (default PrivateTest if present, else PublicTest)")
-    p.add_argument("--tta", action="store_true", help="average with the flipped face when evaluating")
-    p.add_argument("--report-json", help="write the evaluation as JSON to this file")
+    commands.add_argument("--photo-rule", type=float, metavar="TAU",
+                          help="with --calibrate-confidence: still photos are classified with the mirrored face "
+                               "too, their scores divided by the training class shares to the power TAU "
+                               "(0: no photo rule; default: keep the card's)")
+    commands.add_argument("--model", help="model to evaluate or recalibrate (default: OUT/NAME.keras)")
+    commands.add_argument("--usage", choices=("Training", "PublicTest", "PrivateTest", "all"),
+                          help="split to evaluate (default PrivateTest if present, else PublicTest)")
+    commands.add_argument("--tta", action="store_true", help="average with the flipped face when evaluating")
+    commands.add_argument("--report-json", help="write the evaluation as JSON to this file")
     args = p.parse_args(argv)
     if args.epochs < 1:
         p.error("--epochs must be at least 1")
@@ -159,7 +165,7 @@ def run(args):
         check_model_file(saved_model)  # before minutes of loading data
 
     # ------------------------------------------------------------ data
-    votes = train.describe_votes(args.votes, args.votes_weight, args.labels) if args.votes else {}
+    votes = train.checked_votes(args.votes, args.votes_weight, args.labels) if args.votes else {}
     dataset = load_training_data(args.data, args.labels, args.skip_bad_rows, args.cache_dir)
     if args.evaluate:
         evaluate.evaluate_saved(saved_model, dataset, args.usage, args.tta, args.report_json,

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 from common import table, test_frames, time_per_frame
 
-from fakeblock.app.detect import DEFAULT_CASCADE, FaceDetector
+from fakeblock.app.haar import DEFAULT_CASCADE, HaarFaceDetector
 from fakeblock.app.overlay import render
 from fakeblock.app.pipeline import build_pipeline
 from fakeblock.core.modelfile import DEFAULT_MODEL
@@ -100,7 +100,7 @@ def main():
 
 def stage_times(detector, classifier, keras_classifier, frames) -> list:
     """Median time of each stage of FakeBlock's work on one-face frames."""
-    haar = FaceDetector()
+    haar = HaarFaceDetector()
     box = detector.detect(to_gray(frames[0]))
     faces = [{"box": list(box[0]), "emotion": classifier.classes[0], "confidence": 1.0,
               "uncertain": False, "scores": dict.fromkeys(classifier.classes, 0.1), "track": 1}]

@@ -4,7 +4,7 @@ The Python API (:mod:`fakeblock.app.api`): ``analyze_image``, ``analyze_video``,
 ``Recognizer``, and ``analyze_videos`` for many videos at once
 (:mod:`fakeblock.app.videos`). Three layers: :mod:`fakeblock.core` (what both
 sides share), :mod:`fakeblock.app` (frames in, labelled faces out: ``sources``
--> ``detect`` -> ``classify`` -> ``pipeline`` -> ``overlay`` -> ``sinks``) and
+-> ``blazeface``/``haar`` -> ``classify`` -> ``pipeline`` -> ``overlay`` -> ``sinks``) and
 :mod:`fakeblock.training` (making a model); the app and training never import
 each other. Nothing heavy is imported until it is used.
 """

@@ -91,44 +91,57 @@ def test_faces_at_the_edge_and_tiny_frames_do_not_crash(tmp_path, astronaut_face
     assert len(result.stdout.splitlines()) == 2
 
 
-def _errors(tmp_path, trained_model):
-    corrupt_model = tmp_path / "corrupt.keras"
-    corrupt_model.write_bytes(b"not a model")
-    corrupt_video = tmp_path / "corrupt.mp4"
-    corrupt_video.write_bytes(b"\x00" * 1000)
-    corrupt_image = tmp_path / "corrupt.jpg"
-    corrupt_image.write_bytes(b"\xff\xd8 broken")
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    bad_cascade = tmp_path / "cascade.xml"
-    bad_cascade.write_text("<opencv_storage></opencv_storage>")
-    m = ["--model", str(trained_model)]
-    return [
-        (["--source", "missing.mp4", "--headless", *m], "missing.mp4: no such file or folder"),
-        (["--source", corrupt_video, "--headless", *m], "corrupt.mp4: not a readable video or image"),
-        (["--source", corrupt_image, "--headless", *m], "corrupt.jpg: not a readable image"),
-        (["--source", empty, "--headless", *m], "empty: no images in the folder"),
-        (["--source", "demo", "--headless", "--model", tmp_path / "none.keras"],
-         "none.keras: no such model. Train one with 'python3 BuildTrainTestCNN.py'"),
-        (["--source", "demo", "--headless", "--model", corrupt_model], "corrupt.keras: cannot load the model"),
-        (["--source", "demo", "--headless", "--cascade", tmp_path / "none.xml", *m], "none.xml: no such cascade file"),
-        (["--source", "demo", "--headless", "--cascade", bad_cascade, *m], "cascade.xml: not a valid Haar cascade"),
-        (["--source", "7", "--headless", *m], "camera 7 did not open"),
-        (["--source", "demo", *m], "no display available to open a window; run with --headless"),
-        (["--scale-factor", "1.0"], "--scale-factor must be greater than 1"),
-        (["--detect-every", "0"], "--detect-every must be from 1 to 1000"),
-    ]
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory):
+    """A folder of broken inputs: a model, a video, an image, an empty folder, a cascade."""
+    folder = tmp_path_factory.mktemp("bad")
+    (folder / "corrupt.keras").write_bytes(b"not a model")
+    (folder / "corrupt.mp4").write_bytes(b"\x00" * 1000)
+    (folder / "corrupt.jpg").write_bytes(b"\xff\xd8 broken")
+    (folder / "empty").mkdir()
+    (folder / "cascade.xml").write_text("<opencv_storage></opencv_storage>")
+    return folder
 
 
-def test_every_error_is_one_line_with_exit_code_2(tmp_path, trained_model):
-    for args, message in _errors(tmp_path, trained_model):
-        result = run_script("WebCam.py", *args)
-        assert result.returncode == 2, (args, result.stderr)
-        assert message in result.stderr, (args, result.stderr)
-        assert "Traceback" not in result.stderr
-        if not message.startswith("--"):  # (flag errors come with argparse's usage lines)
-            assert len(result.stderr.splitlines()) <= 3, (args, result.stderr)
-        assert not any(noise in result.stderr for noise in LIBRARY_LOG_TEXT), (args, result.stderr)
+#: What a user gets wrong, and the one line that tells them (``bad``: the bad files' folder).
+ERRORS = {
+    "missing video": (lambda bad: ["--source", "missing.mp4"], "missing.mp4: no such file or folder"),
+    "corrupt video": (lambda bad: ["--source", bad / "corrupt.mp4"], "corrupt.mp4: not a readable video or image"),
+    "corrupt image": (lambda bad: ["--source", bad / "corrupt.jpg"], "corrupt.jpg: not a readable image"),
+    "empty folder": (lambda bad: ["--source", bad / "empty"], "empty: no images in the folder"),
+    "missing model": (lambda bad: ["--source", "demo", "--model", bad / "none.keras"],
+                      "none.keras: no such model. Train one with 'python3 BuildTrainTestCNN.py'"),
+    "corrupt model": (lambda bad: ["--source", "demo", "--model", bad / "corrupt.keras"],
+                      "corrupt.keras: cannot load the model"),
+    "missing cascade": (lambda bad: ["--source", "demo", "--cascade", bad / "none.xml"],
+                        "none.xml: no such cascade file"),
+    "bad cascade": (lambda bad: ["--source", "demo", "--cascade", bad / "cascade.xml"],
+                    "cascade.xml: not a valid Haar cascade"),
+    "missing camera": (lambda bad: ["--source", "7"], "camera 7 did not open"),
+    "no display": (lambda bad: ["--source", "demo", "--window"],
+                   "no display available to open a window; run with --headless"),
+    "scale factor": (lambda bad: ["--scale-factor", "1.0"], "--scale-factor must be greater than 1"),
+    "detect every": (lambda bad: ["--detect-every", "0"], "--detect-every must be from 1 to 1000"),
+}
+
+
+@pytest.mark.parametrize("case", list(ERRORS))
+def test_every_error_is_one_line_with_exit_code_2(case, bad_files, trained_model):
+    arguments, message = ERRORS[case]
+    args = [str(a) for a in arguments(bad_files)]
+    if "--window" in args:  # no --headless: the app wants a window
+        args.remove("--window")
+    else:
+        args.append("--headless")
+    if "--model" not in args:
+        args += ["--model", str(trained_model)]
+    result = run_script("WebCam.py", *args)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    if not message.startswith("--"):  # (flag errors come with argparse's usage lines)
+        assert len(result.stderr.splitlines()) <= 3, result.stderr
+    assert not any(noise in result.stderr for noise in LIBRARY_LOG_TEXT), result.stderr
 
 
 def test_no_camera_and_no_source_falls_back_to_the_demo(tmp_path, trained_model):
@@ -141,10 +154,10 @@ def test_no_camera_and_no_source_falls_back_to_the_demo(tmp_path, trained_model)
 
 
 def test_missing_shipped_cascade_falls_back_to_opencvs(tmp_path, monkeypatch):
-    from fakeblock.app import detect
-    monkeypatch.setattr(detect, "DEFAULT_CASCADE", tmp_path / "gone.xml")
-    assert detect.cascade_path().name == "haarcascade_frontalface_default.xml"
-    assert detect.cascade_path().parent != ROOT
+    from fakeblock.app import haar
+    monkeypatch.setattr(haar, "DEFAULT_CASCADE", tmp_path / "gone.xml")
+    assert haar.cascade_path().name == "haarcascade_frontalface_default.xml"
+    assert haar.cascade_path().parent != ROOT
 
 
 def test_eight_class_model_shows_eight_emotions(tmp_path, trained_model):
@@ -163,7 +176,7 @@ def test_eight_class_model_shows_eight_emotions(tmp_path, trained_model):
 def test_soak_memory_stays_flat(trained_model):
     """2,000 frames through the pipeline: RSS grows by under a few MB after warm-up."""
     from fakeblock.app.classify import EmotionClassifier
-    from fakeblock.app.detect import FaceDetector
+    from fakeblock.app.haar import HaarFaceDetector
     from fakeblock.app.overlay import render
     from fakeblock.app.pipeline import EmotionPipeline
     from fakeblock.app.sources import DemoSource
@@ -172,7 +185,7 @@ def test_soak_memory_stays_flat(trained_model):
         with open("/proc/self/status") as status:
             return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
 
-    pipeline = EmotionPipeline(FaceDetector(), EmotionClassifier(trained_model))
+    pipeline = EmotionPipeline(HaarFaceDetector(), EmotionClassifier(trained_model))
     demo = DemoSource()
     frames = [demo.render(i) for i in range(0, 120, 8)]
     for i in range(2000):

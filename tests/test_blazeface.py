@@ -7,7 +7,8 @@ import pytest
 from conftest import run_script, write_video
 
 from fakeblock.app.blazeface import FULL_RANGE, SHORT_RANGE, BlazeFaceDetector, anchor_centres
-from fakeblock.app.detect import FaceDetector, iou
+from fakeblock.app.detection import iou
+from fakeblock.app.haar import HaarFaceDetector
 from fakeblock.core.preprocess import to_gray
 
 
@@ -28,7 +29,7 @@ def test_anchors_match_the_models_outputs():
 
 def test_finds_the_real_face_where_the_cascade_does_in_the_cascades_framing(astronaut_face):
     gray = on_background(astronaut_face)
-    blaze, haar = BlazeFaceDetector().detect(gray), FaceDetector().detect(gray)
+    blaze, haar = BlazeFaceDetector().detect(gray), HaarFaceDetector().detect(gray)
     assert len(blaze) == 1 and len(haar) == 1
     assert iou(blaze[0], haar[0]) > 0.6
     x, y, w, h = blaze[0]

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from fakeblock.app.classify import EmotionClassifier
-from fakeblock.app.detect import FaceDetector, iou
+from fakeblock.app.detection import iou
+from fakeblock.app.haar import HaarFaceDetector
 from fakeblock.app.pipeline import EmotionPipeline
 
 
@@ -20,7 +21,7 @@ def classifier(trained_model):
     return EmotionClassifier(trained_model)
 
 
-class CountingDetector(FaceDetector):
+class CountingDetector(HaarFaceDetector):
     """The real detector, counting its whole-frame searches."""
 
     whole_frame_searches = 0
@@ -33,7 +34,7 @@ class CountingDetector(FaceDetector):
 def test_a_moving_face_is_followed_between_whole_frame_searches(astronaut_face, classifier):
     frames = [frame_with([(astronaut_face, 100 + 7 * i, 120 + 3 * i)]) for i in range(12)]
     detector = CountingDetector()
-    every_frame = EmotionPipeline(FaceDetector(), classifier, detect_every=1)
+    every_frame = EmotionPipeline(HaarFaceDetector(), classifier, detect_every=1)
     between = EmotionPipeline(detector, classifier, detect_every=5)
     for i, frame in enumerate(frames):
         reference = every_frame.process(frame, i).faces
@@ -45,7 +46,7 @@ def test_a_moving_face_is_followed_between_whole_frame_searches(astronaut_face, 
 
 
 def test_a_face_that_walks_in_is_found_at_the_next_whole_frame_search(astronaut_face, classifier):
-    pipeline = EmotionPipeline(FaceDetector(), classifier, detect_every=5)
+    pipeline = EmotionPipeline(HaarFaceDetector(), classifier, detect_every=5)
     counts = []
     for i in range(10):
         faces = [(astronaut_face, 60, 100)] + ([(astronaut_face, 420, 200)] if i >= 2 else [])

@@ -7,11 +7,12 @@
     for frame in my_frames:
         faces = recognize(frame)
 
-A face is a dict, as in the app's JSON: ``box`` ``[x, y, w, h]`` in the
-image's pixels, ``emotion`` (the top class), ``confidence`` (its calibrated
-score), ``uncertain`` (``confidence`` under ``min_confidence``), ``scores``
-(every class's score) and ``track`` (the same number for the same face across
-a Recognizer's frames). Faces come largest first.
+A face is a :class:`~fakeblock.app.pipeline.FaceRecord`, a dict as in the
+app's JSON: ``box`` ``[x, y, w, h]`` in the image's pixels, ``emotion`` (the
+top class), ``confidence`` (its calibrated score), ``uncertain``
+(``confidence`` under ``min_confidence``), ``scores`` (every class's score) and
+``track`` (the same number for the same face across a Recognizer's frames).
+Faces come largest first.
 """
 
 from functools import lru_cache
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.images import as_picture, load_picture
-from .pipeline import MIN_CONFIDENCE, build_pipeline
+from .pipeline import MIN_CONFIDENCE, FaceRecord, build_pipeline
 
 
 class Recognizer:
@@ -45,7 +46,7 @@ class Recognizer:
         """The emotions the model tells apart, in score order."""
         return self.pipeline.classes
 
-    def __call__(self, frame: np.ndarray) -> list:
+    def __call__(self, frame: np.ndarray) -> list[FaceRecord]:
         """The faces of one frame: a BGR (OpenCV's order), BGRA or gray uint8 array."""
         frame = as_picture(frame, "frame")
         faces = self.pipeline.process(frame, self.frames, new_scene=self.still).faces
@@ -58,7 +59,8 @@ def _photo_recognizer(model, tta: bool, min_confidence: float) -> Recognizer:
     return Recognizer(model, still=True, tta=tta, min_confidence=min_confidence)
 
 
-def analyze_image(image, model=None, *, tta: bool = False, min_confidence: float = MIN_CONFIDENCE) -> list:
+def analyze_image(image, model=None, *, tta: bool = False,
+                  min_confidence: float = MIN_CONFIDENCE) -> list[FaceRecord]:
     """Every face in one photo.
 
     Args:

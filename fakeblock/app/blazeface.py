@@ -17,7 +17,7 @@ import numpy as np
 
 from ..core.preprocess import to_rgb
 from ..core.quiet_imports import stderr_silenced
-from .detect import largest_first
+from .detection import largest_first
 from .engine import lite_interpreter
 
 MODELS = Path(__file__).resolve().parents[1] / "facedetector"
@@ -102,12 +102,12 @@ class _Network:
 
 class BlazeFaceDetector:
     """Finds faces with BlazeFace; the same methods as
-    :class:`~fakeblock.app.detect.FaceDetector` (the Haar cascade). It sees the
+    :class:`~fakeblock.app.haar.HaarFaceDetector` (the Haar cascade). It sees the
     frame in colour where it has colour: on gray pictures its scores drop (on
     the demo clip a face scored 0.88 in colour, 0.45 in gray).
 
     ``min_size``: smallest face side, in pixels. ``pad``: border for still
-    photos (see :data:`fakeblock.app.detect.PHOTO_PAD`). A frame where the
+    photos (see :data:`fakeblock.app.detection.PHOTO_PAD`). A frame where the
     short-range model finds no face is searched again by the full-range one.
     """
 

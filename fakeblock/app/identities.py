@@ -1,7 +1,7 @@
 """Who is who across a video (``--identities``): faces recognised again across
 cuts and exits.
 
-Tracks follow a face by where its box is (:class:`~fakeblock.app.detect.FaceTracker`);
+Tracks follow a face by where its box is (:class:`~fakeblock.app.tracking.FaceTracker`);
 here they become people. A track ends where its face suddenly shows another
 picture (:class:`FaceCuts`), so it never spans two people whose faces sit in
 the same place across a cut. Each track

@@ -2,22 +2,37 @@
 
 import time
 from dataclasses import dataclass
+from typing import TypedDict
 
 import numpy as np
 
 from ..core.preprocess import to_gray
 from .classify import EmotionClassifier
-from .detect import PHOTO_PAD, FaceDetector, FaceTracker
+from .detection import PHOTO_PAD
+from .haar import HaarFaceDetector
+from .tracking import FaceTracker
 
 #: The face finders ``build_pipeline`` knows (``--detector``): BlazeFace is the default.
 DETECTORS = ("blazeface", "haar")
+
+
+class FaceRecord(TypedDict):
+    """One face, as the app's JSON, the timeline and the Python API give it
+    (with ``--identities``, the JSON adds ``identity``)."""
+
+    box: list  # [x, y, w, h] in the picture's pixels
+    emotion: str  # the top class, always
+    confidence: float  # its calibrated score
+    uncertain: bool  # confidence under --min-confidence
+    scores: dict  # every class's calibrated score, by name
+    track: int  # the same number for the same face across frames
 
 
 @dataclass
 class FrameResult:
     """The faces found in one frame, each as in the JSON output, largest first."""
 
-    faces: list
+    faces: list[FaceRecord]
     ms: float  # detect + classify time
 
 
@@ -26,7 +41,7 @@ class FrameResult:
 MIN_CONFIDENCE = 0.5
 
 
-def face_record(track, classes, min_confidence: float = MIN_CONFIDENCE) -> dict:
+def face_record(track, classes, min_confidence: float = MIN_CONFIDENCE) -> FaceRecord:
     """One face as the app reports it (JSON, CSV, overlay). ``emotion`` is always
     the top class; ``uncertain`` flags a top score below ``min_confidence``."""
     scores = {name: round(float(s), 4) for name, s in zip(classes, track.scores)}
@@ -50,7 +65,7 @@ class EmotionPipeline:
     whole-frame search.
     """
 
-    def __init__(self, detector: FaceDetector, classifier: EmotionClassifier, smooth: int = 5,
+    def __init__(self, detector, classifier: EmotionClassifier, smooth: int = 5,
                  detect_every: int = 5, min_confidence: float = MIN_CONFIDENCE):
         self.detector, self.classifier = detector, classifier
         self.min_confidence, self.smooth, self.detect_every = min_confidence, smooth, detect_every
@@ -105,7 +120,7 @@ def build_pipeline(model=None, *, still: bool = False, tta: bool = False, engine
 
     pad = PHOTO_PAD if still else 0.0
     if detector == "haar":
-        finder = FaceDetector(cascade, scale_factor, min_neighbors, min_size or 48, pad=pad)
+        finder = HaarFaceDetector(cascade, scale_factor, min_neighbors, min_size or 48, pad=pad)
     else:
         from .blazeface import BlazeFaceDetector
 

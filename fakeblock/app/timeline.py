@@ -1,12 +1,11 @@
 """Emotions over time: per-face timeline CSV, plot and summary of a run."""
 
-import json
 from pathlib import Path
 
 import cv2
 import pandas as pd
 
-from ..core.atomic import make_folder, save_figure, write_bytes, write_text
+from ..core.atomic import make_folder, save_figure, write_bytes, write_json, write_text
 from ..core.emotions import color_rgb
 
 BASE_COLUMNS = ["frame", "time_s", "track", "x", "y", "w", "h", "emotion", "confidence", "uncertain"]
@@ -155,8 +154,7 @@ class TimelineRecorder:
         csv_path = self.folder / "timeline.csv"
         write_text(csv_path, timeline.to_csv(index=False))
         summary_path = self.folder / "summary.json"
-        write_text(summary_path, json.dumps(summarize(timeline, self.classes, self.source, self.frames,
-                                                      self.duration_s), indent=2))
+        write_json(summarize(timeline, self.classes, self.source, self.frames, self.duration_s), summary_path)
         plot_path = self.folder / "timeline.png"
         plot_timeline(timeline, self.classes, self.source, plot_path)
         return [csv_path, plot_path, summary_path, *thumbnails]

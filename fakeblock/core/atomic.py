@@ -1,6 +1,7 @@
 """Atomic writes: a reader, or a run killed mid-write, sees the old file or the new one."""
 
 import contextlib
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -34,6 +35,16 @@ def write_text(path, text: str):
     """Replace ``path`` with ``text`` (UTF-8)."""
     with replacing(path) as partial:
         partial.write_text(text, encoding="utf-8")
+
+
+def write_json(data, path):
+    """Replace ``path`` with ``data`` as indented JSON; a value that is not a
+    number (NaN, infinity) is refused, as JSON has none."""
+    try:
+        text = json.dumps(data, indent=2, allow_nan=False)
+    except ValueError:
+        raise FakeBlockError(f"{path}: a value to write is not a number (NaN or infinite)") from None
+    write_text(path, text)
 
 
 def write_bytes(path, data: bytes):

@@ -18,7 +18,7 @@ MODEL_DIR = next((d for d in (Path(__file__).resolve().parents[1] / "model",
 
 #: The model WebCam.py uses unless told otherwise: FER2013's labels blended with
 #: the FER+ votes, the best on real photos both overall and class by class
-#: (balanced accuracy; README, "The models").
+#: (balanced accuracy; docs/app.md, "Choosing the app's model").
 DEFAULT_MODEL = MODEL_DIR / "fer2013-joint.keras"
 
 

@@ -1,6 +1,5 @@
 """Metrics, reports and plots for a trained model."""
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +10,7 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
-from ..core.atomic import save_figure, write_text
+from ..core.atomic import save_figure, write_json
 from ..core.calibration import LEVELS, agreement, calibrate, fit_confidence_curve, reliability, reweigh
 from ..core.preprocess import images_to_batch
 from .data import ferplus_votes_for
@@ -104,11 +103,6 @@ def plot_history(history_csv: Path, path: Path, title: str):
     fig.suptitle(title)
     fig.tight_layout()
     save_figure(fig, path)
-
-
-def write_json(data: dict, path: Path):
-    """Write a JSON report atomically."""
-    write_text(path, json.dumps(data, indent=2))
 
 
 def majority_rows(dataset) -> np.ndarray:

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..core.atomic import make_folder, write_text
+from ..core.atomic import make_folder, write_json
 from ..core.errors import FakeBlockError
 from ..core.preprocess import images_to_batch
 from .data import FaceDataset
@@ -94,7 +94,7 @@ class RunFolder:
             self.root.mkdir(parents=True)
         except OSError as e:
             raise FakeBlockError(f"{self.root}: cannot create the run folder ({e.strerror})") from None
-        write_text(self.config, json.dumps(asdict(config), indent=2))
+        write_json(asdict(config), self.config)
         return config
 
     def saved(self) -> TrainConfig:
@@ -105,7 +105,7 @@ class RunFolder:
 
     def finish(self, model_path: Path):
         """Mark the run finished: its model is saved, so the next run may replace it."""
-        write_text(self.finished, json.dumps({"model": str(model_path)}))
+        write_json({"model": str(model_path)}, self.finished)
 
 
 def targets(dataset: FaceDataset, label_mode: str) -> np.ndarray:
@@ -239,7 +239,7 @@ def fit(config: TrainConfig, train: FaceDataset, val: FaceDataset, run: RunFolde
     return json.loads(run.best_record.read_text())
 
 
-def describe_start(path, arch: str, classes: tuple) -> dict:
+def checked_start(path, arch: str, classes: tuple) -> dict:
     """Check that the saved model at ``path`` can start an ``arch`` run over
     ``classes``; returns where it is and what the new card records of it: its
     name, its classes, and the epochs and seconds of training behind it (from
@@ -259,7 +259,7 @@ def describe_start(path, arch: str, classes: tuple) -> dict:
             "training_seconds": (card.get("training_seconds") or 0) + (earlier.get("training_seconds") or 0)}
 
 
-def describe_teachers(paths, classes: tuple) -> list:
+def checked_teachers(paths, classes: tuple) -> list:
     """Check the ``--teacher`` models: saved models whose classes are the data's,
     or all among them, or include them all (FER2013's seven and FER+'s eight);
     returns their names, classes and where they are."""
@@ -276,7 +276,7 @@ def describe_teachers(paths, classes: tuple) -> list:
     return teachers
 
 
-def describe_votes(folder, weight: float, labels: str) -> dict:
+def checked_votes(folder, weight: float, labels: str) -> dict:
     """Check ``--votes``: a FER+ folder whose votes join FER2013's labels."""
     from .data import FERPLUS_FOLDERS
 
@@ -289,7 +289,7 @@ def describe_votes(folder, weight: float, labels: str) -> dict:
 
 
 def load_votes(votes: dict) -> FaceDataset | None:
-    """The FER+ data a :func:`describe_votes` entry names (None for none): a model
+    """The FER+ data a :func:`checked_votes` entry names (None for none): a model
     trained with FER+ votes has its confidence fitted to their share."""
     from .data import load_ferplus_folder
 
@@ -344,7 +344,7 @@ def new_config(dataset: FaceDataset, *, arch: str = "default", recipe: str = "im
                host_augmentation: bool = False, logit_adjustment: float = 0.0) -> TrainConfig:
     """The settings of a new run on ``dataset``, with every model it names checked
     first; the keyword arguments are BuildTrainTestCNN.py's flags, but ``votes``
-    is the FER+ folder as :func:`describe_votes` checked it."""
+    is the FER+ folder as :func:`checked_votes` checked it."""
     settings = dict(RECIPES[recipe])
     if learning_rate:
         settings["learning_rate"] = learning_rate
@@ -367,8 +367,8 @@ def new_config(dataset: FaceDataset, *, arch: str = "default", recipe: str = "im
     return TrainConfig(arch=arch, recipe=recipe, epochs=epochs, labels=labels,
                        label_mode=label_mode if labels == "ferplus" else "single", seed=seed,
                        classes=dataset.classes, recipe_settings=settings,
-                       init_from=describe_start(init_from, arch, dataset.classes) if init_from else {},
-                       teachers=describe_teachers(teachers, dataset.classes),
+                       init_from=checked_start(init_from, arch, dataset.classes) if init_from else {},
+                       teachers=checked_teachers(teachers, dataset.classes),
                        votes=votes or {})
 
 
@@ -436,7 +436,7 @@ def save_trained(config: TrainConfig, run: RunFolder, best: dict, dataset: FaceD
                                  else None),
         "calibration": calibration,
         "metrics": metrics,
-        "trained_on": "FER2013 (research use only); see README",
+        "trained_on": "FER2013 (research use only); see README.md, Licence",
     }
     save_model_files(model, model_path, card)
     plot_history(run.log, model_path.with_name(f"{model_path.stem}-curves.png"),
@@ -460,7 +460,7 @@ def load_saved(model_path: Path, dataset: FaceDataset) -> tuple:
 def recalibrate_saved(model_path: Path, dataset: FaceDataset, splits: Splits, seed: int, votes: dict):
     """The ``--recalibrate`` command, for models trained before FakeBlock measured
     BatchNorm statistics on un-augmented faces: measure them, fit the confidence
-    calibration again (against ``votes``' share where given, :func:`describe_votes`),
+    calibration again (against ``votes``' share where given, :func:`checked_votes`),
     re-evaluate, and rewrite the model, its TF Lite copy, its card and its plots
     atomically."""
     from ..core.networks import recalibrate_batchnorm
@@ -484,14 +484,14 @@ def calibrate_saved(model_path: Path, dataset: FaceDataset, splits: Splits, vote
                     photo_tau: float | None = None):
     """The ``--calibrate-confidence`` command: fit a saved model's confidence
     calibration on the validation faces (against ``votes``' share where given,
-    :func:`describe_votes`) and rewrite its card (calibration and metrics) and
+    :func:`checked_votes`) and rewrite its card (calibration and metrics) and
     plots, and its TF Lite copy where that is missing or stale; the ``.keras``
     file itself is unchanged. ``photo_tau``: give the card a photo rule (the
     mirrored face too, and the scores divided by the training class shares to
     this power; 0 removes it); None keeps the card's."""
     from ..core.calibration import prior_weights
     from ..core.modelfile import current_lite_copy
-    from .evaluate import calibrate_and_evaluate, plot_validation_confusion, write_json
+    from .evaluate import calibrate_and_evaluate, plot_validation_confusion
 
     model, card = load_saved(model_path, dataset)
     if photo_tau is not None:
@@ -520,7 +520,6 @@ def save_model_files(model, model_path: Path, card: dict, keras_file: bool = Tru
     from ..core.modelfile import files_record, lite_path
     from ..core.networks import to_tflite
     from ..core.quiet_imports import installed
-    from .evaluate import write_json
 
     if keras_file:
         save_model(model, model_path)

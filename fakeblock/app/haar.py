@@ -1,7 +1,5 @@
-"""Face detection with OpenCV's Haar cascade (the original project's; ``--detector
-haar``), and following faces from frame to frame."""
+"""Face detection with OpenCV's Haar cascade (the original project's; ``--detector haar``)."""
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -9,6 +7,7 @@ import numpy as np
 
 from ..core.errors import FakeBlockError
 from ..core.preprocess import to_gray
+from .detection import iou, largest_first
 
 #: The cascade shipped beside WebCam.py; OpenCV's own copy is the fallback.
 CASCADE_NAME = "haarcascade_frontalface_default.xml"
@@ -22,11 +21,6 @@ _CASCADE_WINDOW = 24  # the frontal-face cascade's own window size, in pixels
 #: frame); at 24, all of it coarse, in 10 of 150.
 _NEAR_FACE_PIXELS = 34
 
-#: Border added around still photos before detection, as a share of the shorter
-#: side: photos are often tight crops that cut the face (on the wild-dev photos
-#: it raised faces found from 1,243 to 1,468 of 1,716, and the whole pipeline's
-#: accuracy there from 43.1 % to 46.5 %). Video frames skip it: speed.
-PHOTO_PAD = 0.15
 
 
 def cascade_path(requested=None) -> Path:
@@ -45,7 +39,7 @@ def cascade_path(requested=None) -> Path:
                          "pass --cascade PATH")
 
 
-class FaceDetector:
+class HaarFaceDetector:
     """Finds frontal faces in gray frames.
 
     Detection runs on a frame scaled down so that the smallest face asked for
@@ -142,72 +136,3 @@ class FaceDetector:
             if x1 > x0 and y1 > y0:
                 boxes.append((x0, y0, x1 - x0, y1 - y0))
         return boxes
-
-
-def largest_first(boxes) -> list:
-    """``(x, y, w, h)`` boxes sorted by area, largest first."""
-    return sorted(boxes, key=lambda b: b[2] * b[3], reverse=True)
-
-
-def iou(a, b) -> float:
-    """Intersection over union of two ``(x, y, w, h)`` boxes."""
-    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = a[2] * a[3] + b[2] * b[3] - inter
-    return inter / union if union else 0.0
-
-
-@dataclass
-class Track:
-    """One face followed across frames."""
-
-    id: int
-    box: tuple
-    scores: np.ndarray
-    last_seen: int
-
-
-class FaceTracker:
-    """Follows faces by box overlap and smooths each face's scores over time.
-
-    ``smooth``: frames to average over (an exponential moving average); 0 or 1
-    turns smoothing off, but faces are still followed, so track ids exist.
-    A face unseen for ``patience`` frames ends its track; a new face gets a new id.
-    """
-
-    def __init__(self, smooth: int = 5, patience: int = 10, min_iou: float = 0.3):
-        self.alpha = 1.0 if smooth <= 1 else 2.0 / (smooth + 1)
-        self.patience, self.min_iou = patience, min_iou
-        self.tracks: list[Track] = []
-        self.next_id = 1
-
-    def update(self, frame_index: int, boxes, scores) -> list:
-        """Match this frame's faces to tracks; returns one Track per box, in box order,
-        with the smoothed scores."""
-        self.tracks = [t for t in self.tracks if frame_index - t.last_seen <= self.patience]
-        pairs = sorted(((iou(box, t.box), i, j) for i, box in enumerate(boxes)
-                        for j, t in enumerate(self.tracks)), reverse=True)
-        matched, used = {}, set()
-        for overlap, i, j in pairs:
-            if overlap < self.min_iou:
-                break
-            if i not in matched and j not in used:
-                matched[i] = self.tracks[j]
-                used.add(j)
-        result = []
-        for i, box in enumerate(boxes):
-            track = matched.get(i)
-            if track is None:
-                track = Track(self.next_id, tuple(box), np.asarray(scores[i], np.float32), frame_index)
-                self.next_id += 1
-                self.tracks.append(track)
-            else:
-                track.scores = self.alpha * np.asarray(scores[i]) + (1 - self.alpha) * track.scores
-                track.box, track.last_seen = tuple(box), frame_index
-            result.append(track)
-        return result
-
-    def reset(self):
-        """Forget all faces (between unrelated images)."""
-        self.tracks = []
