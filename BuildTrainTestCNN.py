@@ -141,16 +141,18 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 2
     from fakeblock.core.errors import FakeBlockError
+    from fakeblock.core.interrupts import terminate_like_ctrl_c
 
-    try:
-        run(args)
-    except FakeBlockError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return e.exit_code
-    except KeyboardInterrupt:
-        print("\ninterrupted: the last finished epoch is kept; run again with --resume",
-              file=sys.stderr)
-        return 130
+    with terminate_like_ctrl_c() as terminated:  # kill: as Ctrl-C, the finished epochs kept
+        try:
+            run(args)
+        except FakeBlockError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return e.exit_code
+        except KeyboardInterrupt:
+            print("\ninterrupted: the last finished epoch is kept; run again with --resume",
+                  file=sys.stderr)
+            return 143 if terminated.is_set() else 130
     return 0
 
 

@@ -354,3 +354,42 @@ def test_workers_end_with_a_killed_many_videos_run(tmp_path, astronaut_face, tra
 def _children(pid: int) -> list:
     return [int(p) for task in Path(f"/proc/{pid}/task").iterdir()
             for p in (task / "children").read_text().split()]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs (POSIX)")
+def test_a_fifo_given_as_the_source_is_refused_not_waited_on(tmp_path, trained_model):
+    os.mkfifo(tmp_path / "stream.mp4")
+    result = run_script("WebCam.py", "--source", tmp_path / "stream.mp4", "--headless", "--model", trained_model,
+                        timeout=60)
+    one_line_error(result, "stream.mp4: not a regular file")
+
+
+@pytest.mark.skipif(not LINUX, reason="SIGTERM as a service manager sends it (Linux)")
+def test_sigterm_stops_training_as_ctrl_c_does(tmp_path, small_csv):
+    training = subprocess.Popen([sys.executable, str(ROOT / "BuildTrainTestCNN.py"), "--data", str(small_csv),
+                                 "--arch", "original", "--epochs", "200", "--out", str(tmp_path / "out"),
+                                 "--work-dir", str(tmp_path / "runs")],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, text=True)
+    for line in training.stdout:
+        if line.startswith("Training the"):
+            break
+    time.sleep(1)
+    training.send_signal(signal.SIGTERM)
+    stderr = training.communicate(timeout=120)[1]
+    assert training.returncode == 143 and "Traceback" not in stderr, stderr
+    assert "interrupted: the last finished epoch is kept; run again with --resume" in stderr
+
+
+def test_a_device_or_folder_named_as_an_output_file_is_never_replaced(tmp_path, photo, trained_model):
+    folder = tmp_path / "taken.png"
+    folder.mkdir()
+    (folder / "mine.txt").write_text("mine")
+    result = run_script("WebCam.py", "--source", photo, "--headless", "--output", folder, "--model", trained_model)
+    one_line_error(result, "taken.png: not a regular file")
+    assert "Loading the emotion model" not in result.stderr  # refused before the analysis
+    assert (folder / "mine.txt").read_text() == "mine"
+    from fakeblock.core.atomic import write_json
+    if os.path.exists("/dev/null"):
+        with pytest.raises(FakeBlockError, match="not a regular file"):
+            write_json({"a": 1}, "/dev/null")
+        assert not Path("/dev/null").is_file()

@@ -6,15 +6,13 @@ checked before the model loads.
 """
 
 import argparse
-import contextlib
 import os
-import signal
 import sys
-import threading
 import time
 from pathlib import Path
 
 from ..core.errors import FakeBlockError
+from ..core.interrupts import terminate_like_ctrl_c
 from ..core.modelfile import DEFAULT_MODEL, check_model_file
 from ..core.quiet_imports import silence_opencv
 from .identities import IdentityRecorder, process_frame
@@ -137,28 +135,10 @@ def main(argv=None) -> int:
             print(f"error: {e.filename or ''}: {e.strerror or e}".replace("error: : ", "error: "),
                   file=sys.stderr)
             status = 2
+        except KeyboardInterrupt:  # before the frames (loading the model): nothing to keep
+            print("\ninterrupted", file=sys.stderr)
+            status = 130
     return 143 if terminated.is_set() and status == 130 else status
-
-
-@contextlib.contextmanager
-def terminate_like_ctrl_c():
-    """SIGTERM (a service manager, ``kill``) stops the run as Ctrl-C does, so what
-    finished is kept; the event it yields tells the exit code apart (143)."""
-    terminated = threading.Event()
-
-    def on_sigterm(signum, frame):
-        terminated.set()
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, on_sigterm)
-    except ValueError:  # not the main thread (main() called from a library's thread)
-        yield terminated
-        return
-    try:
-        yield terminated
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def run(args) -> int:

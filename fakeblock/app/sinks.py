@@ -8,7 +8,7 @@ from pathlib import Path
 
 import cv2
 
-from ..core.atomic import check_writable_folder, make_folder, replacing
+from ..core.atomic import check_replaceable, check_writable_folder, make_folder, replacing
 from ..core.errors import FakeBlockError
 
 WINDOW_TITLE = "FakeBlock - emotions"
@@ -75,7 +75,10 @@ class Window:
             if action == "quit" or self._closed():
                 return False
             if action == "snapshot":
-                print(f"Saved snapshot {save_snapshot(canvas, self.snapshot_folder)}", file=sys.stderr)
+                try:
+                    print(f"Saved snapshot {save_snapshot(canvas, self.snapshot_folder)}", file=sys.stderr)
+                except FakeBlockError as e:  # a snapshot that cannot be saved must not end the session
+                    print(f"error: {e}", file=sys.stderr)
             elif action == "mirror":
                 self.mirrored = not self.mirrored
                 canvas = draw(self.mirrored)
@@ -127,6 +130,7 @@ class VideoSink:
     def __init__(self, path: Path, fps: float | None):
         if path.suffix.lower() not in VIDEO_OUTPUT_SUFFIXES:
             raise FakeBlockError(f"{path}: a video is written as {', '.join(sorted(VIDEO_OUTPUT_SUFFIXES))}")
+        check_replaceable(path)
         check_writable_folder(path.parent)
         self.path, self.fps, self.writer = path, fps or 30.0, None
         self.file = replacing(path)
@@ -159,6 +163,7 @@ class ImageSink:
             if path.suffix.lower() not in IMAGE_OUTPUT_SUFFIXES:
                 raise FakeBlockError(f"{path}: an image is written as "
                                      f"{', '.join(sorted(IMAGE_OUTPUT_SUFFIXES))}")
+            check_replaceable(path)
             check_writable_folder(path.parent)
         else:
             make_folder(path, "output folder")

@@ -194,6 +194,8 @@ def open_source(spec: str | None, loop_demo: bool = False) -> Source:
     path = Path(spec)
     if not path.exists():
         raise FakeBlockError(f"{path}: no such file or folder")
+    if not path.is_dir() and not is_regular_file(path):  # a FIFO or a device would be waited on
+        raise FakeBlockError(f"{path}: not a regular file, folder, camera number or 'demo'")
     if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
         return ImageSource(path)
     return VideoSource(path)

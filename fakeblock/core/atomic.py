@@ -3,6 +3,7 @@
 import contextlib
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -13,6 +14,13 @@ def _partial(path: Path, suffix: str = "") -> Path:
     return path.with_name(f".{path.stem[:100]}.{os.getpid()}.partial{suffix}")
 
 
+def check_replaceable(path: Path):
+    """Raise one line where ``path`` is a folder or a device: only files (or
+    links, which are replaced, not followed) are ever written over."""
+    if os.path.lexists(path) and not (path.is_symlink() or stat.S_ISREG(path.stat().st_mode)):
+        raise FakeBlockError(f"{path}: not a regular file (a folder or a device); choose a file name")
+
+
 @contextlib.contextmanager
 def replacing(path, suffix: str | None = None):
     """Yield a hidden temporary path beside ``path``; when the block ends, it
@@ -20,6 +28,7 @@ def replacing(path, suffix: str | None = None):
     error the temporary file is removed; an OSError becomes one line naming
     ``path`` and the cause."""
     path = Path(path)
+    check_replaceable(path)
     partial = _partial(path, path.suffix if suffix is None else suffix)
     try:
         yield partial

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from ..core.emotions import FER2013, FERPLUS, FERPLUS_VOTE_COLUMNS
 from ..core.errors import FakeBlockError, first_line
-from ..core.images import IMAGE_SUFFIXES, read_image
+from ..core.images import IMAGE_SUFFIXES, is_regular_file, read_image
 from ..core.modelfile import file_sha256
 from ..core.preprocess import FACE_SIZE, crop_face, to_gray
 
@@ -111,6 +111,8 @@ def load_dataset(path, skip_bad_rows: bool = False, cache_dir=None) -> FaceDatas
             "(fer2013.csv) and put it in data/, or pass --data PATH.")
     if path.is_dir():
         return load_image_folder(path, skip_bad_rows)
+    if not is_regular_file(path):  # a FIFO or a device would be read for ever
+        raise FakeBlockError(f"{path}: not a regular file or folder")
     return load_fer2013_csv(path, skip_bad_rows, cache_dir)
 
 
