@@ -28,12 +28,17 @@ class Recognizer:
     """Emotions of the faces in the frames of your own loop (a camera, a video
     reader, generated images): call it with each frame, in order.
 
-    ``model``: a ``.keras`` path (default: the shipped model). ``smooth``,
-    ``detect_every``, ``min_confidence``, ``tta``, ``engine``, ``detector``
-    (``"blazeface"`` or ``"haar"``) and the detector's ``min_size`` and Haar's
-    ``cascade``, ``scale_factor``, ``min_neighbors``: as the app's
-    flags of the same names. ``still=True`` treats every frame as a separate
-    photo (no following, faces at the edge searched for).
+    Args:
+        model: a ``.keras`` path (default: the shipped model).
+        still: every frame is a separate photo (no following, faces at the
+            edge searched for, the model card's photo rule applied).
+        **options: the fields of :class:`~fakeblock.app.pipeline.PipelineOptions`
+            (``smooth``, ``detect_every``, ``min_confidence``, ``tta``,
+            ``engine``, ``detector``, ``min_size``, ``cascade``...).
+
+    Example:
+        >>> recognize = fakeblock.Recognizer(smooth=3)
+        >>> faces = recognize(frame)   # each call: the next frame, in order
     """
 
     def __init__(self, model=None, *, still: bool = False, **options):

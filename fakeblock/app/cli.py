@@ -17,7 +17,7 @@ from ..core.modelfile import DEFAULT_MODEL, check_model_file
 from ..core.quiet_imports import silence_opencv
 from .identities import IdentityRecorder, process_frame
 from .overlay import render
-from .pipeline import DETECTORS, MIN_CONFIDENCE
+from .pipeline import DETECTORS, MIN_CONFIDENCE, PipelineOptions
 from .sinks import ImageSink, JsonLinesSink, VideoSink, Window
 from .sources import CameraStopped, open_source
 
@@ -154,11 +154,10 @@ def run(args) -> int:
         source.close()
 
 
-def pipeline_options(args) -> dict:
-    """The flags :func:`~fakeblock.app.pipeline.build_pipeline` takes, by its argument names."""
-    return {"tta": args.tta, "engine": args.engine, "smooth": args.smooth, "detect_every": args.detect_every,
-            "min_confidence": args.min_confidence, "detector": args.detector, "cascade": args.cascade,
-            "scale_factor": args.scale_factor, "min_neighbors": args.min_neighbors, "min_size": args.min_size}
+def pipeline_options(args) -> PipelineOptions:
+    """The flags that say how faces are found, classified and followed."""
+    return PipelineOptions(args.model, args.tta, args.engine, args.smooth, args.detect_every, args.min_confidence,
+                           args.detector, args.cascade, args.scale_factor, args.min_neighbors, args.min_size)
 
 
 def _folder_of_videos(spec) -> list:
@@ -185,7 +184,7 @@ def _run_videos(videos: list, args) -> int:
     print(f"{len(videos)} videos in {args.source} -> {args.summary}", file=sys.stderr, flush=True)
     try:
         index = analyze_videos(videos, args.summary, jobs=args.jobs, ray_address=args.ray, redo=args.redo,
-                               identities=args.identities, model=args.model, **pipeline_options(args))
+                               identities=args.identities, options=pipeline_options(args))
     except KeyboardInterrupt:
         print(f"\ninterrupted: finished videos are kept in {args.summary} (index.csv); "
               "run again to do the rest", file=sys.stderr)
@@ -255,9 +254,8 @@ def _run_on(source, args) -> int:
     window, output, json_lines, timeline, identities = (
         outputs.get(k) for k in ("window", "output", "json", "timeline", "identities"))
     print("Loading the emotion model...", file=sys.stderr, flush=True)
-    from .pipeline import build_pipeline
 
-    pipeline = build_pipeline(args.model, still=source.is_still, **pipeline_options(args))
+    pipeline = pipeline_options(args).build(still=source.is_still)
     if timeline:
         timeline.classes = pipeline.classes
     clock = FrameClock(source.fps if window and not source.is_camera else None)

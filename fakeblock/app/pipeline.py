@@ -104,26 +104,52 @@ class EmotionPipeline:
         return self.detector.detect(image)
 
 
-def build_pipeline(model=None, *, still: bool = False, tta: bool = False, engine: str = "lite",
-                   smooth: int = 5, detect_every: int = 5, min_confidence: float = MIN_CONFIDENCE,
-                   detector: str = "blazeface", cascade=None, scale_factor: float = 1.1,
-                   min_neighbors: int = 5, min_size: int | None = None) -> EmotionPipeline:
-    """The app's pipeline with the app's defaults: the one place that assembles
-    detector, classifier and pipeline (the app, ``analyze_video``, the API and
-    the benchmarks all build it here).
+@dataclass(frozen=True)
+class PipelineOptions:
+    """How faces are found, classified and followed: the app's flags of the same
+    names, travelling together (frozen, so a worker process can key the
+    pipelines it keeps by them).
 
-    ``model``: a ``.keras`` path (default: the shipped model). ``still``: the
-    frames are separate photos (faces cut by the photo's edge are also searched
-    for, and the model card's photo rule applies). The other arguments are the app's flags of the same names.
+    ``model``: a ``.keras`` path (default: the shipped model); ``tta``: also the
+    mirrored face; ``engine``: ``lite`` or ``keras``; ``smooth``: frames a face's
+    scores are averaged over; ``detect_every``: whole-frame searches, every N
+    frames; ``min_confidence``: under it a face is ``uncertain``; ``detector``:
+    ``blazeface`` or ``haar``, with the Haar cascade's ``cascade``,
+    ``scale_factor`` and ``min_neighbors``; ``min_size``: smallest face side.
     """
-    from ..core.modelfile import DEFAULT_MODEL
 
-    pad = PHOTO_PAD if still else 0.0
-    if detector == "haar":
-        finder = HaarFaceDetector(cascade, scale_factor, min_neighbors, min_size or 48, pad=pad)
-    else:
-        from .blazeface import BlazeFaceDetector
+    model: str | None = None
+    tta: bool = False
+    engine: str = "lite"
+    smooth: int = 5
+    detect_every: int = 5
+    min_confidence: float = MIN_CONFIDENCE
+    detector: str = "blazeface"
+    cascade: str | None = None
+    scale_factor: float = 1.1
+    min_neighbors: int = 5
+    min_size: int | None = None
 
-        finder = BlazeFaceDetector(min_size or 20, pad=pad)
-    classifier = EmotionClassifier(model or DEFAULT_MODEL, tta=tta, engine=engine, photos=still)
-    return EmotionPipeline(finder, classifier, smooth, detect_every, min_confidence)
+    def build(self, still: bool = False) -> "EmotionPipeline":
+        """The pipeline: the one place that assembles detector, classifier and
+        pipeline (the app, the API, many videos and the benchmarks all build it
+        here). ``still``: the frames are separate photos (faces cut by the
+        photo's edge are also searched for, and the model card's photo rule applies)."""
+        from ..core.modelfile import DEFAULT_MODEL
+
+        pad = PHOTO_PAD if still else 0.0
+        if self.detector == "haar":
+            finder = HaarFaceDetector(self.cascade, self.scale_factor, self.min_neighbors, self.min_size or 48,
+                                      pad=pad)
+        else:
+            from .blazeface import BlazeFaceDetector
+
+            finder = BlazeFaceDetector(self.min_size or 20, pad=pad)
+        classifier = EmotionClassifier(self.model or DEFAULT_MODEL, tta=self.tta, engine=self.engine, photos=still)
+        return EmotionPipeline(finder, classifier, self.smooth, self.detect_every, self.min_confidence)
+
+
+def build_pipeline(model=None, *, still: bool = False, **options) -> EmotionPipeline:
+    """``PipelineOptions(model=model, **options).build(still)``: the app's
+    pipeline with the app's defaults (see :class:`PipelineOptions`)."""
+    return PipelineOptions(model=None if model is None else str(model), **options).build(still)

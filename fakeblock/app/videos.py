@@ -28,6 +28,7 @@ import pandas as pd
 
 from ..core.atomic import make_folder, write_text
 from ..core.errors import FakeBlockError, first_line
+from .pipeline import PipelineOptions
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"}
 INDEX_COLUMNS = ["path", "frames", "duration_s", "faces_tracked", "dominant_emotion", "status", "error"]
@@ -77,30 +78,29 @@ def result_names(videos) -> dict:
 
 # ------------------------------------------------------------------ one video, in a worker
 
-_pipelines = {}  # per worker process: one pipeline per set of options, its model loaded once
+_pipelines = {}  # per worker process: one pipeline per PipelineOptions, its model loaded once
 
 
-def _pipeline(options: dict):
-    """This process's pipeline for ``options``, restarted (no faces followed yet)."""
-    from .pipeline import build_pipeline
-
-    key = repr(sorted(options.items()))
-    if key not in _pipelines:
-        _pipelines[key] = build_pipeline(**options)
-    _pipelines[key].restart()
-    return _pipelines[key]
+def _pipeline(options):
+    """This process's pipeline for ``options`` (a :class:`~fakeblock.app.pipeline.PipelineOptions`),
+    restarted (no faces followed yet)."""
+    if options not in _pipelines:
+        _pipelines[options] = options.build()
+    _pipelines[options].restart()
+    return _pipelines[options]
 
 
-def analyze_one(video, final, options: dict) -> dict:
-    """Analyse one video into its result folder ``final``; returns its index row
-    (never raises for a bad video: its error goes into the row)."""
+def analyze_one(video, final, options, identities: bool = False) -> dict:
+    """Analyse one video into its result folder ``final`` with ``options`` (a
+    :class:`~fakeblock.app.pipeline.PipelineOptions`), telling people apart
+    with ``identities``; returns its index row (never raises for a bad video:
+    its error goes into the row)."""
     from .identities import IdentityRecorder, process_frame
     from .sources import VideoSource
     from .timeline import TimelineRecorder
 
     video, final = Path(video), Path(final)
-    options = dict(options)
-    identities = IdentityRecorder(_embedder()) if options.pop("identities", False) else None
+    identities = IdentityRecorder(_embedder()) if identities else None
     partial = _partial_folder(final)
     row = {"path": shown_path(video), "frames": 0, "duration_s": None, "faces_tracked": 0,
            "dominant_emotion": None, "status": "failed", "error": None}
@@ -173,16 +173,16 @@ def _limit_threads():
     engine.use_threads(1)
 
 
-def _analyze_in_worker(video, final, options):  # a Ray task
+def _analyze_in_worker(video, final, options, identities):  # a Ray task
     _limit_threads()
-    return analyze_one(video, final, options)
+    return analyze_one(video, final, options, identities)
 
 
 # ------------------------------------------------------------------ many videos
 
 def analyze_videos(paths, out="results", *, jobs: int | None = None, ray_address: str | None = None,
                    redo: bool = False, progress: bool = True, identities: bool = False,
-                   **options) -> pd.DataFrame:
+                   options: PipelineOptions | None = None, **flags) -> pd.DataFrame:
     """Analyse every video of ``paths`` (video files, or a folder of them) into
     ``out/<video name>/`` and return the index (also written to
     ``out/index.csv``) as a DataFrame, one row per video.
@@ -193,14 +193,14 @@ def analyze_videos(paths, out="results", *, jobs: int | None = None, ray_address
     whose result folder exists (by default they are skipped, their row kept).
     ``identities``: tell people apart in each video (``--identities``; needs
     requirements-identity.txt).
-    ``options``: :func:`~fakeblock.app.pipeline.build_pipeline`'s (``model``,
-    ``smooth``, ``detector``...). The index's ``attrs["skipped"]`` lists the
+    ``options``: a :class:`~fakeblock.app.pipeline.PipelineOptions`, or its
+    fields as keyword arguments (``model``, ``smooth``, ``detector``...). The index's ``attrs["skipped"]`` lists the
     videos skipped as already done.
     """
+    options = options or PipelineOptions(**flags)
     if identities:
         from .identities import check_installed
         check_installed()
-        options = {**options, "identities": True}
     if isinstance(paths, (str, os.PathLike)):
         paths = video_files(paths) if Path(paths).is_dir() else [paths]
     out = Path(out)
@@ -218,7 +218,7 @@ def analyze_videos(paths, out="results", *, jobs: int | None = None, ray_address
     bar = _progress(len(videos), len(videos) - len(todo)) if progress else None
     started, frames = time.perf_counter(), 0
     try:
-        for video, row in run(todo, folders, options, jobs=jobs, ray_address=ray_address):
+        for video, row in run(todo, folders, options, identities, jobs=jobs, ray_address=ray_address):
             rows[video] = row
             frames += row["frames"]
             _write_index(out, videos, rows)
@@ -248,7 +248,7 @@ def _progress(total: int, done: int):
     return tqdm(total=total, initial=done, unit=" videos", desc="videos", file=sys.stderr)
 
 
-def _run_on_cores(videos, folders, options, jobs=None, **_):
+def _run_on_cores(videos, folders, options, identities, jobs=None, **_):
     """Yield ``(video, row)`` as each finishes, ``jobs`` at a time in worker processes.
 
     Workers end with the run: on Ctrl-C, SIGTERM or any error they are
@@ -256,13 +256,13 @@ def _run_on_cores(videos, folders, options, jobs=None, **_):
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(videos) or 1))
     if jobs == 1:
         for video in videos:
-            yield video, analyze_one(video, folders[video], options)
+            yield video, analyze_one(video, folders[video], options, identities)
         return
     # spawned, not forked: a fork of a process whose interpreter threads already
     # run (the model loaded by an earlier call) can hang
     pool = multiprocessing.get_context("spawn").Pool(jobs, initializer=_start_worker, initargs=(os.getpid(),))
     try:
-        tasks = [(i, str(v), str(folders[v]), options) for i, v in enumerate(videos)]
+        tasks = [(i, str(v), str(folders[v]), options, identities) for i, v in enumerate(videos)]
         for i, row in pool.imap_unordered(_analyze_task, tasks):
             yield videos[i], row
     finally:
@@ -283,8 +283,8 @@ def _start_worker(parent: int):
 
 
 def _analyze_task(task):
-    i, video, final, options = task
-    return i, analyze_one(video, final, options)
+    i, video, final, options, identities = task
+    return i, analyze_one(video, final, options, identities)
 
 
 #: How long to wait for a Ray cluster's head to answer before giving up.
@@ -303,7 +303,7 @@ def _check_reachable(address: str):
         raise FakeBlockError(f"--ray {address}: cannot connect ({e.strerror or 'no answer'})") from None
 
 
-def _run_on_ray(videos, folders, options, ray_address=None, jobs=None):
+def _run_on_ray(videos, folders, options, identities, ray_address=None, jobs=None):
     """Yield ``(video, row)`` as each finishes, each video a Ray task; every worker
     process loads the model once (it keeps it between tasks). A local Ray gets
     ``jobs`` CPUs (default: all)."""
@@ -325,7 +325,7 @@ def _run_on_ray(videos, folders, options, ray_address=None, jobs=None):
         except Exception as e:  # noqa: BLE001 -- Ray raises many types for an unreachable cluster
             raise FakeBlockError(f"--ray {ray_address}: cannot connect ({first_line(e)})") from None
     task = ray.remote(num_cpus=1)(_analyze_in_worker)
-    pending = {task.remote(str(v), str(folders[v]), options): v for v in videos}
+    pending = {task.remote(str(v), str(folders[v]), options, identities): v for v in videos}
     try:
         while pending:
             finished, _ = ray.wait(list(pending), num_returns=1)
