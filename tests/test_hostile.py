@@ -369,7 +369,8 @@ def test_sigterm_stops_training_as_ctrl_c_does(tmp_path, small_csv):
     training = subprocess.Popen([sys.executable, str(ROOT / "BuildTrainTestCNN.py"), "--data", str(small_csv),
                                  "--arch", "original", "--epochs", "200", "--out", str(tmp_path / "out"),
                                  "--work-dir", str(tmp_path / "runs")],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, text=True,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
     for line in training.stdout:
         if line.startswith("Training the"):
             break
