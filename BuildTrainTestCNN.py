@@ -92,8 +92,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     run.add_argument("--fresh", action="store_true", help="discard an interrupted run, start over")
     run.add_argument("--export", action="store_true",
                      help="save the best epoch so far of a running or interrupted run into --out")
-    commands = p.add_argument_group("a saved model")
-    saved = commands.add_mutually_exclusive_group()
+    on_saved = p.add_argument_group("a saved model")
+    saved = on_saved.add_mutually_exclusive_group()
     saved.add_argument("--evaluate", action="store_true", help="only evaluate a saved model")
     saved.add_argument("--recalibrate", action="store_true",
                        help="measure a saved model's BatchNorm statistics on un-augmented Training "
@@ -102,15 +102,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     saved.add_argument("--calibrate-confidence", action="store_true",
                        help="fit a saved model's confidence calibration on the validation faces "
                             "(so that its scores mean what they say) and rewrite its card")
-    commands.add_argument("--photo-rule", type=float, metavar="TAU",
+    on_saved.add_argument("--photo-rule", type=float, metavar="TAU",
                           help="with --calibrate-confidence: still photos are classified with the mirrored face "
                                "too, their scores divided by the training class shares to the power TAU "
                                "(0: no photo rule; default: keep the card's)")
-    commands.add_argument("--model", help="model to evaluate or recalibrate (default: OUT/NAME.keras)")
-    commands.add_argument("--usage", choices=("Training", "PublicTest", "PrivateTest", "all"),
+    on_saved.add_argument("--model", help="model to evaluate or recalibrate (default: OUT/NAME.keras)")
+    on_saved.add_argument("--usage", choices=("Training", "PublicTest", "PrivateTest", "all"),
                           help="split to evaluate (default PrivateTest if present, else PublicTest)")
-    commands.add_argument("--tta", action="store_true", help="average with the flipped face when evaluating")
-    commands.add_argument("--report-json", help="write the evaluation as JSON to this file")
+    on_saved.add_argument("--tta", action="store_true", help="average with the flipped face when evaluating")
+    on_saved.add_argument("--report-json", help="write the evaluation as JSON to this file")
     args = p.parse_args(argv)
     if args.epochs < 1:
         p.error("--epochs must be at least 1")
@@ -158,7 +158,7 @@ def main(argv=None) -> int:
 
 def run(args):
     from fakeblock.core.modelfile import check_model_file, default_name
-    from fakeblock.training import evaluate, train
+    from fakeblock.training import commands, evaluate, fitting, references, runs, saving
     from fakeblock.training.data import load_training_data
 
     name = args.name or default_name(args.labels, args.arch, args.recipe)
@@ -167,41 +167,41 @@ def run(args):
         check_model_file(saved_model)  # before minutes of loading data
 
     # ------------------------------------------------------------ data
-    votes = train.checked_votes(args.votes, args.votes_weight, args.labels) if args.votes else {}
+    votes = references.checked_votes(args.votes, args.votes_weight, args.labels) if args.votes else {}
     dataset = load_training_data(args.data, args.labels, args.skip_bad_rows, args.cache_dir)
     if args.evaluate:
         evaluate.evaluate_saved(saved_model, dataset, args.usage, args.tta, args.report_json,
-                                train.load_votes(votes))
+                                references.load_votes(votes))
         return
-    splits = train.choose_splits(dataset, args.split, args.seed)
+    splits = runs.choose_splits(dataset, args.split, args.seed)
     if args.recalibrate:
-        train.recalibrate_saved(saved_model, dataset, splits, args.seed, votes)
+        commands.recalibrate_saved(saved_model, dataset, splits, args.seed, votes)
         return
     if args.calibrate_confidence:
-        train.calibrate_saved(saved_model, dataset, splits, votes, args.photo_rule)
+        commands.calibrate_saved(saved_model, dataset, splits, votes, args.photo_rule)
         return
-    model_path = train.output_folder(args.out) / f"{name}.keras"
-    run_folder = train.RunFolder(Path(args.work_dir) / name)
+    model_path = runs.output_folder(args.out) / f"{name}.keras"
+    run_folder = runs.RunFolder(Path(args.work_dir) / name)
     if args.export:
-        train.save_trained(run_folder.saved(), run_folder, train.best_epoch(run_folder), dataset, splits,
+        saving.save_trained(run_folder.saved(), run_folder, runs.best_epoch(run_folder), dataset, splits,
                            args.split, model_path)
         return
 
     # ------------------------------------------------------------ model
-    config = run_folder.start(None if args.resume else train.new_config(
+    config = run_folder.start(None if args.resume else runs.new_config(
         dataset, arch=args.arch, recipe=args.recipe, epochs=args.epochs, labels=args.labels,
         label_mode=args.label_mode, seed=args.seed, learning_rate=args.learning_rate,
         init_from=args.init_from, teachers=args.teacher, teacher_weight=args.teacher_weight,
         votes=votes, ema=args.ema,
         logit_adjustment=args.logit_adjustment, camera=args.camera_augmentation,
         host_augmentation=args.host_augmentation), args.resume, args.fresh)
-    train.announce(config, splits, run_folder)
+    runs.announce(config, splits, run_folder)
 
     # ------------------------------------------------------------ fit
-    best = train.fit(config, splits.train, splits.validation, run_folder)
+    best = fitting.fit(config, splits.train, splits.validation, run_folder)
 
     # ------------------------------------------------------------ evaluate and save
-    train.save_trained(config, run_folder, best, dataset, splits, args.split, model_path)
+    saving.save_trained(config, run_folder, best, dataset, splits, args.split, model_path)
     run_folder.finish(model_path)
 
 

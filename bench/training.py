@@ -11,7 +11,9 @@ from common import ROOT, SHARED_DATA, table
 
 from fakeblock.core.preprocess import images_to_batch
 from fakeblock.training.data import load_dataset
-from fakeblock.training.train import RECIPES, TrainConfig, compile_model, targets
+from fakeblock.training.fitting import compile_model
+from fakeblock.training.runs import RECIPES, TrainConfig
+from fakeblock.training.targets import targets
 
 
 def main():

@@ -111,7 +111,7 @@ def test_the_wheel_holds_the_package_its_models_demo_and_command(tmp_path):
                    check=True, capture_output=True, cwd=tmp_path)
     wheel = next(tmp_path.glob("fakeblock-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
-    for shipped in ("fakeblock/app/api.py", "fakeblock/core/networks.py", "fakeblock/training/train.py",
+    for shipped in ("fakeblock/app/api.py", "fakeblock/core/networks.py", "fakeblock/training/fitting.py",
                     "fakeblock/model/ferplus.keras", "fakeblock/model/ferplus.json",
                     "fakeblock/model/fer2013-joint.tflite", "fakeblock/demo/astronaut.jpg",
                     "fakeblock/facedetector/face_detection_short_range.tflite",

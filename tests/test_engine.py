@@ -116,10 +116,10 @@ def test_training_needs_the_keras_backend_it_runs_on(monkeypatch):
 def test_a_model_trained_without_tensorflow_is_saved_without_its_lite_copy(monkeypatch, tmp_path, capsys):
     from fakeblock.core import quiet_imports
     from fakeblock.core.networks import build_model
-    from fakeblock.training import train
+    from fakeblock.training import saving
     monkeypatch.setattr(quiet_imports, "installed", lambda module: module != "tensorflow")
     path = tmp_path / "gpu.keras"
-    train.save_model_files(build_model("original", 7, augment=False), path, {"model": path.name})
+    saving.save_model_files(build_model("original", 7, augment=False), path, {"model": path.name})
     assert path.is_file() and not path.with_suffix(".tflite").exists()
     assert "files" not in json.loads(path.with_suffix(".json").read_text())
     assert "--calibrate-confidence --model" in capsys.readouterr().out

@@ -117,7 +117,7 @@ def test_real_ferplus_valid_folder(tmp_path):
 
 def test_votes_join_fer2013_faces_by_their_pixels_and_blend_into_the_targets(tmp_path):
     from fakeblock.training.data import FaceDataset
-    from fakeblock.training.train import targets, voted_targets
+    from fakeblock.training.targets import targets, voted_targets
 
     root, labels = make_ferplus(tmp_path / "fp")
     images, _ = synthetic_faces(91)

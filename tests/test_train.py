@@ -18,7 +18,7 @@ def assert_measured_on_plain_training_faces(model_path, csv):
     """The saved BatchNorm statistics are those measured on the un-augmented calibration faces."""
     from fakeblock.core.networks import load_model, recalibrate_batchnorm
     from fakeblock.training.data import load_dataset
-    from fakeblock.training.train import calibration_faces
+    from fakeblock.training.fitting import calibration_faces
 
     model = load_model(model_path)
     saved = batchnorm_statistics(model)
@@ -105,7 +105,7 @@ def test_teacher_targets_blend_labels_with_the_teachers_scores(small_csv, traine
     from fakeblock.core.networks import load_model
     from fakeblock.training.data import load_dataset
     from fakeblock.training.evaluate import predict_scores
-    from fakeblock.training.train import distilled_targets, targets
+    from fakeblock.training.targets import distilled_targets, targets
     faces = load_dataset(small_csv).split("Training")
     teacher = {"model": trained_model.name, "path": str(trained_model)}
     blended = distilled_targets(targets(faces, "single"), faces.images, [teacher, teacher], 0.25, faces.classes)
@@ -119,7 +119,7 @@ def test_a_teacher_of_seven_classes_teaches_an_eight_class_student_by_name(small
     from fakeblock.core.networks import load_model
     from fakeblock.training.data import load_dataset
     from fakeblock.training.evaluate import predict_scores
-    from fakeblock.training.train import distilled_targets
+    from fakeblock.training.targets import distilled_targets
     faces = load_dataset(small_csv).split("Training")
     teacher = {"model": trained_model.name, "path": str(trained_model), "classes": list(faces.classes)}
     student_targets = np.full((len(faces), 8), 1 / 8, np.float32)
@@ -139,7 +139,7 @@ def test_training_with_a_teacher_records_it(tmp_path, small_csv, trained_model):
 
 def test_camera_augmentation_is_recorded_and_refused_for_the_original_network(tmp_path, small_csv):
     from fakeblock.training.data import load_dataset
-    from fakeblock.training.train import new_config
+    from fakeblock.training.runs import new_config
     config = new_config(load_dataset(small_csv, cache_dir=tmp_path), camera=True)
     assert config.recipe_settings["camera"] is True  # the card's settings, and --resume, keep it
     result = run_script("BuildTrainTestCNN.py", "--data", small_csv, "--arch", "original", "--camera-augmentation",
@@ -153,7 +153,7 @@ def test_logit_adjustment_charges_more_for_missing_a_rare_class(tmp_path, small_
 
     from fakeblock.training.data import load_dataset
     from fakeblock.training.losses import LogitAdjustedCrossentropy
-    from fakeblock.training.train import new_config
+    from fakeblock.training.runs import new_config
     plain = keras.losses.CategoricalCrossentropy()
     adjusted = LogitAdjustedCrossentropy([0.8, 0.2], 1.0)
     unsure = np.array([[0.5, 0.5]], np.float32)
@@ -185,7 +185,7 @@ def test_bad_teacher_arguments(tmp_path, small_csv, args, message):
 
 def test_init_from_a_model_of_other_classes_lends_all_but_its_classifier(tmp_path):
     from fakeblock.core.networks import CLASSIFIER, build_model
-    from fakeblock.training.train import copy_weights
+    from fakeblock.training.references import copy_weights
     eight = build_model("default", 8)
     eight.save(tmp_path / "ferplus.keras")
     seven = build_model("default", 7, seed=3)
@@ -226,7 +226,7 @@ def test_random_split_is_reproducible(tmp_path):
     images, labels = synthetic_faces(70)
     csv = write_fer_csv(tmp_path / "train-only.csv", images, labels, ["Training"] * 70)
     from fakeblock.training.data import load_dataset
-    from fakeblock.training.train import choose_splits
+    from fakeblock.training.runs import choose_splits
     data = load_dataset(csv)
     first, second = choose_splits(data, "random", 7), choose_splits(data, "random", 7)
     assert len(first[0]) == 56 and len(first[1]) == 14 and first[2] is None
