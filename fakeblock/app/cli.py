@@ -271,7 +271,7 @@ def _run_on(source, args) -> int:
         for frame in source:
             result = process_frame(pipeline, frame, identities)
             if timeline:  # first: kept in memory, it survives a sink that fails to write
-                timeline.add(frame, result.faces)
+                timeline.write(frame, result.faces)
             if json_lines:  # ms: finding and classifying the faces, drawing not included
                 json_lines.write({"frame": frame.index, "source": frame.name, "ms": round(result.ms, 2),
                                   "faces": result.faces})
@@ -309,22 +309,24 @@ def _run_on(source, args) -> int:
 
 
 def _close(outputs: dict):
-    """Close every sink, each whatever the others do; the timeline writes its
-    files (also after Ctrl-C). The first failure is raised once all are closed."""
+    """Close every sink, each whatever the others do (the timeline writes its
+    files then, also after Ctrl-C); identities are told apart first, as the JSON
+    and the timeline carry them. The first failure is raised once all are closed."""
     failures = []
-    if outputs.get("identities"):  # first: the JSON and the timeline carry them
-        outputs["identities"].assign()
+    if outputs.get("identities"):
+        try:
+            outputs["identities"].assign()
+        except FakeBlockError as e:
+            failures.append(e)
     for name, sink in outputs.items():
         if sink is None or name == "identities":
             continue
         try:
-            if name == "timeline":
-                written = sink.save()
-                print(f"Wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
-            else:
-                sink.close()
+            sink.close()
         except FakeBlockError as e:
             failures.append(e)
+    if outputs.get("timeline") and outputs["timeline"].written:
+        print(f"Wrote {', '.join(str(p) for p in outputs['timeline'].written)}", file=sys.stderr)
     for failure in failures[1:]:
         print(f"error: {failure}", file=sys.stderr)
     if failures:

@@ -104,6 +104,23 @@ def save_snapshot(canvas, folder: Path = Path(".")) -> Path:
     return path
 
 
+class Sink:
+    """Where a run's results go, frame by frame: ``write`` each, ``close`` once
+    (which finishes the file). A context manager, so a ``with`` closes it."""
+
+    def write(self, *result):
+        raise NotImplementedError
+
+    def close(self):
+        """Finish the output; safe to call twice."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 #: What ``--output`` may be called, by the kind of source.
 VIDEO_OUTPUT_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".m4v"}
 IMAGE_OUTPUT_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
@@ -122,7 +139,7 @@ def write_image(path: Path, image):
         encoded.tofile(str(partial))
 
 
-class VideoSink:
+class VideoSink(Sink):
     """Annotated frames into a video file (.mp4, .avi, .mkv...), written beside it
     under a hidden name and renamed into place on ``close`` (also after Ctrl-C:
     the frames done so far)."""
@@ -154,7 +171,7 @@ class VideoSink:
             self.file.__exit__(None, None, None)
 
 
-class ImageSink:
+class ImageSink(Sink):
     """Annotated images: one file for one image in, a folder of same-named files for a folder."""
 
     def __init__(self, path: Path, single: bool):
@@ -171,11 +188,8 @@ class ImageSink:
     def write(self, canvas, name: str):
         write_image(self.path if self.single else self.path / Path(name).name, canvas)
 
-    def close(self):
-        pass
 
-
-class JsonLinesSink:
+class JsonLinesSink(Sink):
     """One JSON object per frame (``-``: standard output), written as each frame
     is done; with ``identities`` (an :class:`~fakeblock.app.identities.IdentityRecorder`),
     held until the run ends and written then, each face with its ``identity``.
@@ -209,14 +223,17 @@ class JsonLinesSink:
             raise FakeBlockError(f"{self.path}: cannot write ({e.strerror})") from None
 
     def close(self):
+        if self.file is None:
+            return
         for record in self.held:
             for face in record["faces"]:
                 face["identity"] = self.identities.identities.get(face["track"])
             self._write_line(record)
         self.held = []
-        if self.file is not sys.stdout:
+        file, self.file = self.file, None
+        if file is not sys.stdout:
             try:
-                self.file.close()
+                file.close()
             except OSError as e:
                 raise FakeBlockError(f"{self.path}: cannot write ({e.strerror})") from None
 

@@ -7,6 +7,7 @@ import pandas as pd
 
 from ..core.atomic import make_folder, save_figure, write_bytes, write_json, write_text
 from ..core.emotions import color_rgb
+from .sinks import Sink
 
 BASE_COLUMNS = ["frame", "time_s", "track", "x", "y", "w", "h", "emotion", "confidence", "uncertain"]
 
@@ -114,8 +115,8 @@ def plot_timeline(timeline: pd.DataFrame, classes, source: str, path: Path, min_
     save_figure(fig, path)
 
 
-class TimelineRecorder:
-    """Collects every face of a run; ``save`` writes timeline.csv, timeline.png and
+class TimelineRecorder(Sink):
+    """Collects every face of a run; ``close`` writes timeline.csv, timeline.png and
     summary.json into ``folder`` (also after Ctrl-C or a stopped camera).
     ``fps``: the source's frame rate, where it has one (the run's duration is
     the last frame's time plus one frame)."""
@@ -125,8 +126,9 @@ class TimelineRecorder:
         self.identities = identities  # an IdentityRecorder, assigned before save()
         make_folder(self.folder, "summary folder")
         self.rows, self.frames, self.last_time = [], 0, None
+        self.written = []  # the files close() wrote
 
-    def add(self, frame, faces: list):
+    def write(self, frame, faces: list):
         self.rows.extend(timeline_rows(frame, faces))
         self.frames += 1
         self.last_time = frame.time_s
@@ -138,9 +140,13 @@ class TimelineRecorder:
             return None
         return round(self.last_time + (1 / self.fps if self.fps else 0.0), 3)
 
-    def save(self) -> list:
+    def close(self):
         """Write the three files (and, with identities, a face thumbnail per
-        person); returns their paths."""
+        person) once; their paths are then in ``written``."""
+        if not self.written:
+            self.written = self._save()
+
+    def _save(self) -> list:
         timeline = to_frame(self.rows, self.classes)
         thumbnails = []
         if self.identities is not None:

@@ -114,14 +114,14 @@ def analyze_one(video, final, options, identities: bool = False) -> dict:
         try:
             recorder = TimelineRecorder(partial, source.label, pipeline.classes, source.fps, identities)
             for frame in source:
-                recorder.add(frame, process_frame(pipeline, frame, identities).faces)
+                recorder.write(frame, process_frame(pipeline, frame, identities).faces)
         finally:
             source.close()
         if recorder.frames == 0:
             raise FakeBlockError(f"{video}: no frame could be read")
         if identities:
             identities.assign()
-        recorder.save()
+        recorder.close()
         if final.is_symlink():  # never follow a link out of the results folder
             final.unlink()
         elif final.exists():  # --redo
