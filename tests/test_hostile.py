@@ -394,3 +394,21 @@ def test_a_device_or_folder_named_as_an_output_file_is_never_replaced(tmp_path, 
         with pytest.raises(FakeBlockError, match="not a regular file"):
             write_json({"a": 1}, "/dev/null")
         assert not Path("/dev/null").is_file()
+
+
+@pytest.mark.skipif(not LINUX, reason="reads the process table in /proc (Linux)")
+def test_workers_exit_by_themselves_when_a_many_videos_run_is_killed(tmp_path, astronaut_face, trained_model):
+    recordings = tmp_path / "recordings"
+    recordings.mkdir()
+    for name in ("a", "b"):
+        write_video(recordings / f"{name}.avi", 900, lambda i: [(astronaut_face, 50, 50)], size=(320, 240))
+    results = tmp_path / "results"
+    app = _start("--source", recordings, "--summary", results, "--jobs", 2, "--model", trained_model)
+    _wait_for(lambda: results.exists() and any(p.name.startswith(".") for p in results.iterdir()), 120)
+    workers = _children(app.pid)
+    app.kill()  # SIGKILL: no handler runs
+    app.wait(timeout=30)
+    _wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers), 10)
+    again = run_script("WebCam.py", "--source", recordings, "--summary", results, "--jobs", 1, "--model", trained_model)
+    assert again.returncode == 0, again.stderr
+    assert sorted(p.name for p in results.iterdir()) == ["a", "b", "index.csv"]  # the half-written folders gone
