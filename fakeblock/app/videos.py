@@ -28,6 +28,7 @@ import pandas as pd
 
 from ..core.atomic import make_folder, write_text
 from ..core.errors import FakeBlockError, first_line
+from ..core.images import is_regular_file
 from .pipeline import PipelineOptions
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"}
@@ -36,8 +37,12 @@ RAY_INSTALL = "python -m pip install -r requirements-scale.txt"
 
 
 def video_files(folder) -> list:
-    """The videos in ``folder`` (by suffix), sorted by name."""
-    return sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+    """The videos in ``folder`` (by suffix), sorted by name; an entry named like a
+    video that is not a regular file (a FIFO, a broken link) is skipped, saying so."""
+    named = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+    for odd in [p for p in named if not is_regular_file(p)]:
+        print(f"warning: {shown_path(odd)}: not a regular file, skipped", file=sys.stderr)
+    return [p for p in named if is_regular_file(p)]
 
 
 #: A result folder's name at most, in bytes (a file name may take 255; the
