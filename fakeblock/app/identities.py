@@ -47,16 +47,16 @@ class FaceCuts:
         self.threshold, self.previous = threshold, {}
 
     @staticmethod
-    def _thumbnail(gray: np.ndarray, box) -> np.ndarray:
-        x, y, w, h = box
-        small = cv2.resize(gray[y:y + h, x:x + w], (24, 24), interpolation=cv2.INTER_AREA).astype(np.float32)
+    def _thumbnail(image: np.ndarray, box) -> np.ndarray:
+        x, y, w, h = box  # only the face is made gray, not the whole frame: this runs every frame
+        small = cv2.resize(to_gray(image[y:y + h, x:x + w]), (24, 24), interpolation=cv2.INTER_AREA)
+        small = small.astype(np.float32)
         return (small - small.mean()) / (small.std() + 1e-6)
 
     def changed(self, image: np.ndarray, faces: list) -> bool:
         """Whether a face of this frame is no longer the picture its track showed
         in the last frame; remembers this frame's faces either way."""
-        gray = to_gray(image)
-        current = {face["track"]: self._thumbnail(gray, face["box"]) for face in faces}
+        current = {face["track"]: self._thumbnail(image, face["box"]) for face in faces}
         changed = any(float((self.previous[track] * thumbnail).mean()) < self.threshold
                       for track, thumbnail in current.items() if track in self.previous)
         self.previous = current

@@ -117,6 +117,7 @@ class ImageSource(Source):
 
     def __init__(self, path: Path):
         self.path, self.label = path, path.name
+        self.preloaded = {}  # a single image is read at once: a bad one is an error, not a warning
         if path.is_dir():
             self.files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
             for odd in [p for p in self.files if not is_regular_file(p)]:
@@ -127,10 +128,9 @@ class ImageSource(Source):
                                      f"{', '.join(sorted(IMAGE_SUFFIXES))})")
         else:
             self.files = [path]
-            self.preloaded = {path: load_picture(path)}  # a bad single image is an error, not a warning
+            self.preloaded[path] = load_picture(path)
         self.total = len(self.files)
         self.unreadable = []
-        self.preloaded = getattr(self, "preloaded", {})
 
     def __iter__(self):
         for index, path in enumerate(self.files):
