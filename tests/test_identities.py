@@ -65,6 +65,19 @@ def test_one_person_then_another_is_never_merged(tmp_path, people, trained_model
     assert timeline.groupby(timeline["frame"] // SHOT)["identity"].unique().map(list).tolist() == [[1], [2]]
 
 
+def test_close_tracks_are_joined_closest_first_never_two_on_screen_at_once():
+    from fakeblock.app.identities import IdentityRecorder
+
+    recorder = IdentityRecorder(embedder=lambda crop, box: np.array([crop.mean() / 100, 0.0]))
+    shows = {1: (50, range(0, 10)), 2: (60, range(20, 30)), 3: (50, range(20, 30)), 4: (200, range(40, 50))}
+    for track, (gray, frames) in shows.items():  # the embedding is the picture's gray level / 100
+        for index in frames:
+            recorder.add(index, np.full((100, 100, 3), gray, np.uint8), [{"track": track, "box": (30, 30, 40, 40)}])
+    # 1 and 3 are the same face (0 apart); 2 is 0.1 from both but on screen with 3; 4 is far from all
+    assert recorder.assign() == {1: 1, 2: 2, 3: 1, 4: 3}
+    assert sorted(recorder.thumbnails) == [1, 2, 3]
+
+
 def test_without_identities_the_output_is_as_before(tmp_path, abab, trained_model):
     result = run_script("WebCam.py", "--source", abab, "--headless", "--summary", tmp_path, "--model", trained_model)
     assert result.returncode == 0, result.stderr
@@ -100,6 +113,6 @@ def test_without_dlib_identities_is_one_line_naming_the_install(monkeypatch, cap
     monkeypatch.setitem(sys.modules, "dlib", None)  # as if it were not installed
     assert cli.main(["--source", str(abab), "--headless", "--summary", str(tmp_path), "--identities"]) == 2
     error = capsys.readouterr().err.strip().splitlines()
-    assert error == ["error: --identities needs dlib and its face models, an optional install: "
+    assert error == ["error: --identities needs dlib, its face models and SciPy, an optional install: "
                      "python -m pip install -r requirements-identity.txt"]
     assert not (tmp_path / "summary.json").exists()

@@ -37,6 +37,9 @@ UNSURE = 0.15
 #: above 0.85 in FakeBlock's test clips, a cut to another person fell to 0.3-0.45.
 SAME_FACE_CORRELATION = 0.6
 _MARGIN = 0.25  # kept around a face's box, as a share of its side
+#: The distance given to two tracks that must never be one person (on screen at
+#: once, or one has no face to embed): far enough that no average joins them.
+_APART = 1e9
 
 
 class FaceCuts:
@@ -64,12 +67,13 @@ class FaceCuts:
 
 
 def check_installed():
-    """Raise one line naming the install where dlib or its face models are missing."""
+    """Raise one line naming the install where dlib, its face models or SciPy are missing."""
     try:
         import dlib  # noqa: F401
         import face_recognition_models  # noqa: F401
+        import scipy  # noqa: F401
     except ImportError:
-        raise FakeBlockError(f"--identities needs dlib and its face models, an optional install: "
+        raise FakeBlockError(f"--identities needs dlib, its face models and SciPy, an optional install: "
                              f"{IDENTITY_INSTALL}") from None
 
 
@@ -135,27 +139,28 @@ class IdentityRecorder:
         appearance. Tracks are joined closest first (average linkage) while
         their mean embeddings are under ``same_person`` apart and no two of the
         identity's tracks were on screen at once."""
+        from scipy.cluster.hierarchy import fcluster, linkage
+        from scipy.spatial.distance import squareform
+
         order = sorted(self.tracks, key=lambda t: (self.tracks[t].first, t))
         embeddings = self._embed(order)
-        groups = [[t] for t in order]
-        while True:
-            best = None
-            for i, a in enumerate(groups):
-                for j in range(i + 1, len(groups)):
-                    b = groups[j]
-                    if self._overlap(a, b) or not all(t in embeddings for t in a + b):
-                        continue
-                    distance = np.mean([np.linalg.norm(embeddings[s] - embeddings[t]) for s in a for t in b])
-                    if distance < self.same_person and (best is None or distance < best[0]):
-                        best = (distance, i, j)
-            if best is None:
-                break
-            _, i, j = best
-            groups[i] += groups.pop(j)
-        groups.sort(key=lambda g: min(self.tracks[t].first for t in g))
-        self.identities = {t: n for n, group in enumerate(groups, 1) for t in group}
+        distances = np.full((len(order), len(order)), _APART)
+        for i, s in enumerate(order):
+            for j, t in enumerate(order[:i]):
+                if s in embeddings and t in embeddings and not self._overlap(s, t):
+                    distances[i, j] = distances[j, i] = np.linalg.norm(embeddings[s] - embeddings[t])
+        np.fill_diagonal(distances, 0)
+        if len(order) > 1:
+            joins = linkage(squareform(distances), method="average")
+            labels = fcluster(joins, self.same_person, criterion="distance")
+        else:
+            labels = np.ones(len(order), int)
+        groups: dict[int, list] = {}
+        for track, label in zip(order, labels):  # in order of first appearance
+            groups.setdefault(label, []).append(track)
+        self.identities = {t: n for n, group in enumerate(groups.values(), 1) for t in group}
         self.thumbnails = {}
-        for n, group in enumerate(groups, 1):
+        for n, group in enumerate(groups.values(), 1):
             kept = [k for t in group for k in self.tracks[t].kept]
             if kept:
                 self.thumbnails[n] = max(kept, key=lambda k: k[0])[1]
@@ -172,9 +177,8 @@ class IdentityRecorder:
             embedded[t] += [self.embedder(crop, box) for _, crop, box in faces[t][1:]]
         return {t: np.mean(vectors, axis=0) for t, vectors in embedded.items()}
 
-    def _overlap(self, a: list, b: list) -> bool:
-        return any(self.tracks[s].first <= self.tracks[t].last and self.tracks[t].first <= self.tracks[s].last
-                   for s in a for t in b)
+    def _overlap(self, s: int, t: int) -> bool:
+        return self.tracks[s].first <= self.tracks[t].last and self.tracks[t].first <= self.tracks[s].last
 
 
 def process_frame(pipeline, frame, identities: IdentityRecorder | None = None):
