@@ -40,9 +40,10 @@ def video_files(folder) -> list:
     """The videos in ``folder`` (by suffix), sorted by name; an entry named like a
     video that is not a regular file (a FIFO, a broken link) is skipped, saying so."""
     named = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
-    for odd in [p for p in named if not is_regular_file(p)]:
-        print(f"warning: {shown_path(odd)}: not a regular file, skipped", file=sys.stderr)
-    return [p for p in named if is_regular_file(p)]
+    odd = [p for p in named if not is_regular_file(p)]
+    for path in odd:
+        print(f"warning: {shown_path(path)}: not a regular file, skipped", file=sys.stderr)
+    return [p for p in named if p not in odd]
 
 
 #: A result folder's name at most, in bytes (a file name may take 255; the
