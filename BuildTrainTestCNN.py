@@ -2,12 +2,12 @@
 
 Edit the defaults below, or override any of them with flags (--help lists them).
 
-    python3 BuildTrainTestCNN.py                       # train the default model
-    python3 BuildTrainTestCNN.py --resume              # continue an interrupted run
-    python3 BuildTrainTestCNN.py --export              # save its best epoch so far
-    python3 BuildTrainTestCNN.py --evaluate            # evaluate model/fer2013.keras
-    python3 BuildTrainTestCNN.py --recalibrate         # fix an older model's BatchNorm statistics
-    python3 BuildTrainTestCNN.py --calibrate-confidence  # calibrate a saved model's confidence
+    python BuildTrainTestCNN.py                       # train the default model
+    python BuildTrainTestCNN.py --resume              # continue an interrupted run
+    python BuildTrainTestCNN.py --export              # save its best epoch so far
+    python BuildTrainTestCNN.py --evaluate            # evaluate model/fer2013.keras
+    python BuildTrainTestCNN.py --recalibrate         # fix an older model's BatchNorm statistics
+    python BuildTrainTestCNN.py --calibrate-confidence  # calibrate a saved model's confidence
 """
 
 import argparse
@@ -133,16 +133,19 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from fakeblock.core.errors import install_hint
     from fakeblock.core.quiet_imports import missing_training_packages
 
     missing = missing_training_packages()
     if missing:
-        print(f"error: training needs {', '.join(missing)}: python -m pip install -r requirements-train.txt",
+        print(f"error: training needs {', '.join(missing)}: {install_hint('train')}",
               file=sys.stderr)
         return 2
     from fakeblock.core.errors import FakeBlockError
     from fakeblock.core.interrupts import terminate_like_ctrl_c
+    from fakeblock.core.logs import show_messages
 
+    show_messages(sys.stdout)
     with terminate_like_ctrl_c() as terminated:  # kill: as Ctrl-C, the finished epochs kept
         try:
             run(args)

@@ -1,7 +1,7 @@
 """Accuracy side by side on the same PublicTest faces: the shipped model, the
 original network if a trained one is in model/, and the `fer` package's model.
 
-    python3 bench/accuracy.py [--data ../shared/data/fer2013.csv.gz] [--usage PublicTest]
+    python bench/accuracy.py [--data ../shared/data/fer2013.csv.gz] [--usage PublicTest]
 """
 
 import argparse

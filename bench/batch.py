@@ -2,7 +2,7 @@
 and a local Ray, on the same generated videos, each a ratio to 1 job measured
 in the same run.
 
-    python3 bench/batch.py [--videos 8] [--frames 150] [--jobs 2]
+    python bench/batch.py [--videos 8] [--frames 150] [--jobs 2]
 """
 
 import argparse

@@ -11,8 +11,8 @@ of PublicTest gives it (mean ECE, and how often it is at most 0.02).
 ``--votes`` fits and measures against the FER+ annotators' vote share instead
 of the label, as for a model trained with ``--votes``.
 
-    python3 bench/calibration.py [--model model/fer2013.keras] [--tta]
-    python3 bench/calibration.py --model model/fer2013-joint.keras --votes ../shared/data/ferplus
+    python bench/calibration.py [--model model/fer2013.keras] [--tta]
+    python bench/calibration.py --model model/fer2013-joint.keras --votes ../shared/data/ferplus
 """
 
 import argparse

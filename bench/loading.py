@@ -1,7 +1,7 @@
 """CSV loading: FakeBlock's vectorised loader against a row-by-row loop like the
 original converter's, on the real CSV (no cache), in one run.
 
-    python3 bench/loading.py [--data ../shared/data/fer2013.csv.gz]
+    python bench/loading.py [--data ../shared/data/fer2013.csv.gz]
 """
 
 import argparse

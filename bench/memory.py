@@ -1,7 +1,7 @@
 """Peak and steady memory of the app processing 3,000 frames (the demo, headless):
 resident set size after warm-up and at the end.
 
-    python3 bench/memory.py [--frames 3000]
+    python bench/memory.py [--frames 3000]
 """
 
 import argparse

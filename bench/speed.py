@@ -1,7 +1,7 @@
 """Per-frame speed of the app's pipeline against the original project's loop and
 the `fer` package, on the same generated 640x480 frames, in one process.
 
-    python3 bench/speed.py [--model model/ferplus.keras]
+    python bench/speed.py [--model model/ferplus.keras]
 
 FakeBlock's default finder is BlazeFace; the Haar cascade rows are the original's finder.
 """
@@ -13,6 +13,7 @@ import numpy as np
 from common import table, test_frames, time_per_frame
 
 from fakeblock.app.haar import DEFAULT_CASCADE, HaarFaceDetector
+from fakeblock.app.movements import MovementReader
 from fakeblock.app.overlay import render
 from fakeblock.app.pipeline import build_pipeline
 from fakeblock.core.modelfile import DEFAULT_MODEL
@@ -74,6 +75,7 @@ def main():
     classifier, keras_classifier = pipeline.classifier, keras_pipeline.classifier
     candidates = {
         "FakeBlock": fakeblock_frame(pipeline),
+        "FakeBlock --movements": fakeblock_frame(build_pipeline(args.model, movements=True)),
         "FakeBlock --detector haar": fakeblock_frame(build_pipeline(args.model, detector="haar")),
         "FakeBlock --detector haar --detect-every 1": fakeblock_frame(
             build_pipeline(args.model, detector="haar", detect_every=1)),
@@ -94,11 +96,12 @@ def main():
     if candidates["fer 25.10"] is None:
         print("(fer not installed: pip install --no-deps -r requirements-bench.txt)")
     print(table(rows, ["faces", "pipeline", "median ms", "p95 ms", "FPS", "FakeBlock speed-up"]))
-    print(table(stage_times(pipeline.detector, classifier, keras_classifier, test_frames(1, args.frames)),
+    print(table(stage_times(pipeline.detector, classifier, keras_classifier, test_frames(1, args.frames),
+                            MovementReader()),
                 ["one-face frame stage", "median ms"]))
 
 
-def stage_times(detector, classifier, keras_classifier, frames) -> list:
+def stage_times(detector, classifier, keras_classifier, frames, movements) -> list:
     """Median time of each stage of FakeBlock's work on one-face frames."""
     haar = HaarFaceDetector()
     box = detector.detect(to_gray(frames[0]))
@@ -110,6 +113,7 @@ def stage_times(detector, classifier, keras_classifier, frames) -> list:
         "search around the known face (Haar)": lambda frame: haar.detect_near(to_gray(frame), box),
         "classify the face (TensorFlow Lite)": lambda frame: classifier.classify(to_gray(frame), box),
         "classify the face (Keras)": lambda frame: keras_classifier.classify(to_gray(frame), box),
+        "read the face's movements (landmarks + blendshapes)": lambda frame: movements.read(frame, box[0], 0.0),
         "draw": lambda frame: render(frame, faces, classifier.classes, fps=30.0),
     }
     return [{"one-face frame stage": name, "median ms": time_per_frame(work, frames)["median_ms"]}

@@ -2,7 +2,7 @@
 headless, with the TF Lite engine (no TensorFlow) against the Keras engine in
 the same run, and the installed size of the app's packages against training's.
 
-    python3 bench/startup.py [--runs 3]
+    python bench/startup.py [--runs 3]
 
 Each figure is the median of --runs runs after a first, warming run (the
 operating system's file cache). Memory is the process's peak resident set.

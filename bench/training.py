@@ -1,7 +1,7 @@
 """Training throughput (images per second) of each architecture on this machine,
 over a slice of the real Training split.
 
-    python3 bench/training.py [--images 4096]
+    python bench/training.py [--images 4096]
 """
 
 import argparse

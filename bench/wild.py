@@ -4,7 +4,7 @@ photo, a photo with no face found counts as wrong. Prints accuracy, balanced
 accuracy, per-class recall, the commonest confusions and the ECE of the JSON
 confidences.
 
-    python3 bench/wild.py [--photos wild-dev|posed-dev|DIR] [--model M] [--tta] [--detector haar]
+    python bench/wild.py [--photos wild-dev|posed-dev|DIR] [--model M] [--tta] [--detector haar]
 
 A folder holds ``labels.csv`` (``filename,label``) and ``images/``; a bare
 name is looked up in ../shared/data.

@@ -85,6 +85,20 @@ def astronaut_face() -> np.ndarray:
     return np.ascontiguousarray(photo[40:190, 150:300])
 
 
+@pytest.fixture(scope="session")
+def people() -> dict:
+    """Two real, public-domain faces (BGR, 190x200): "A", NASA's Eileen Collins
+    (scikit-image's astronaut) and "B", the US Navy's Grace Hopper portrait
+    (matplotlib's sample data)."""
+    from matplotlib import cbook
+    from skimage import data
+
+    collins = np.ascontiguousarray(data.astronaut()[:, :, ::-1][20:220, 130:320])
+    with cbook.get_sample_data("grace_hopper.jpg") as f:
+        hopper = cv2.imdecode(np.frombuffer(f.read(), np.uint8), cv2.IMREAD_COLOR)
+    return {"A": collins, "B": cv2.resize(hopper[20:420, 80:440], (190, 200))}
+
+
 def write_video(path: Path, frames: int, faces_at, size=(640, 480), fps=30.0) -> Path:
     """A video of a plain background with ``faces_at(i) -> [(face_image, x, y), ...]`` pasted in."""
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)

@@ -103,6 +103,9 @@ def test_no_import_circles():
 
 
 def test_the_wheel_holds_the_package_its_models_demo_and_command(tmp_path):
+    """The wheel's contents; then its copy, run as pip's ``fakeblock`` script runs
+    it, names itself and the extras a pip user installs."""
+    import os
     import subprocess
     import sys
     import zipfile
@@ -114,8 +117,20 @@ def test_the_wheel_holds_the_package_its_models_demo_and_command(tmp_path):
     for shipped in ("fakeblock/app/api.py", "fakeblock/core/networks.py", "fakeblock/training/fitting.py",
                     "fakeblock/model/ferplus.keras", "fakeblock/model/ferplus.json",
                     "fakeblock/model/fer2013-joint.tflite", "fakeblock/demo/astronaut.jpg",
+                    "fakeblock/model/face_landmarker.task", "fakeblock/model/NOTICE-mediapipe.md",
+                    "fakeblock/model/LICENSE-mediapipe.txt",
                     "fakeblock/facedetector/face_detection_short_range.tflite",
                     "fakeblock/facedetector/face_detection_full_range.tflite"):
         assert shipped in names, shipped
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "fakeblock = fakeblock.app.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+
+    installed = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(installed)
+    script = tmp_path / "fakeblock"
+    script.write_text("import sys\nfrom fakeblock.app.cli import main\nsys.exit(main())\n")
+    shown = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True,
+                           env={**os.environ, "PYTHONPATH": str(installed)}, cwd=tmp_path, check=False)
+    assert shown.returncode == 0 and shown.stdout.startswith("usage: fakeblock "), shown.stdout[:200]
+    assert '"fakeblock[identity]"' in shown.stdout and "requirements-" not in shown.stdout
+    assert "ferplus" in shown.stdout

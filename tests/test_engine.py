@@ -113,7 +113,7 @@ def test_training_needs_the_keras_backend_it_runs_on(monkeypatch):
     assert quiet_imports.missing_training_packages() == ["tensorflow"]
 
 
-def test_a_model_trained_without_tensorflow_is_saved_without_its_lite_copy(monkeypatch, tmp_path, capsys):
+def test_a_model_trained_without_tensorflow_is_saved_without_its_lite_copy(monkeypatch, tmp_path, caplog):
     from fakeblock.core import quiet_imports
     from fakeblock.core.networks import build_model
     from fakeblock.training import saving
@@ -122,10 +122,10 @@ def test_a_model_trained_without_tensorflow_is_saved_without_its_lite_copy(monke
     saving.save_model_files(build_model("original", 7, augment=False), path, {"model": path.name})
     assert path.is_file() and not path.with_suffix(".tflite").exists()
     assert "files" not in json.loads(path.with_suffix(".json").read_text())
-    assert "--calibrate-confidence --model" in capsys.readouterr().out
+    assert "--calibrate-confidence --model" in caplog.text
 
 
 def test_a_card_naming_other_classes_than_the_model_scores_is_a_clear_error(bare_model):
-    bare_model.with_suffix(".json").write_text(json.dumps({"classes": ["a", "b"]}))
+    bare_model.with_suffix(".json").write_text(json.dumps({"classes": ["happy", "sad"]}))
     with pytest.raises(FakeBlockError, match="lists 2 classes but the model has 7 outputs"):
         EmotionClassifier(bare_model)

@@ -18,17 +18,6 @@ pytest.importorskip("dlib", reason="--identities' optional install is missing: "
 SHOT = 60  # frames: 2 s at 30 fps
 
 
-@pytest.fixture(scope="module")
-def people():
-    from matplotlib import cbook
-    from skimage import data
-
-    collins = np.ascontiguousarray(data.astronaut()[:, :, ::-1][20:220, 130:320])
-    with cbook.get_sample_data("grace_hopper.jpg") as f:
-        hopper = cv2.imdecode(np.frombuffer(f.read(), np.uint8), cv2.IMREAD_COLOR)
-    return {"A": collins, "B": cv2.resize(hopper[20:420, 80:440], (190, 200))}
-
-
 def cut_between(path, people, shots: str):
     """Hard cuts between shots of one person each, the face where the last one's was."""
     return write_video(path, SHOT * len(shots),
@@ -94,18 +83,6 @@ def test_a_folder_of_videos_with_identities(tmp_path, abab, trained_model):
                         "--jobs", 1, "--model", trained_model)
     assert result.returncode == 0, result.stderr
     assert len(json.loads((tmp_path / "results" / "abab" / "summary.json").read_text())["identities"]) == 2
-
-
-def test_a_cut_to_another_face_is_told_from_a_face_moving(abab, trained_model):
-    from fakeblock.app.identities import FaceCuts
-    from fakeblock.app.pipeline import build_pipeline
-    capture, pipeline, cuts = cv2.VideoCapture(str(abab)), build_pipeline(trained_model), FaceCuts()
-    found = []
-    for i in range(4 * SHOT):
-        image = capture.read()[1]
-        if cuts.changed(image, pipeline.process(image, i).faces):
-            found.append(i)
-    assert found == [SHOT, 2 * SHOT, 3 * SHOT]
 
 
 def test_without_dlib_identities_is_one_line_naming_the_install(monkeypatch, capsys, abab, tmp_path):

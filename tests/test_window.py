@@ -45,10 +45,11 @@ def scripted_keys(*keys):
     return wait_key
 
 
-def draw(mirrored):
-    """A 640x480 frame whose first pixel says whether it was drawn mirrored."""
+def draw(mirrored, mesh=False):
+    """A 640x480 frame whose first pixels say whether it was drawn mirrored, and with the mesh."""
     canvas = np.zeros((480, 640, 3), np.uint8)
     canvas[0, 0] = 255 if mirrored else 0
+    canvas[0, 1] = 255 if mesh else 0
     return canvas
 
 
@@ -93,6 +94,14 @@ def test_keys_while_paused_work_and_leave_it_paused(screen, tmp_path):
     assert len(keys.waits) == 7  # still paused after the snapshot and the mirror
     assert len(list(tmp_path.glob("fakeblock-*.png"))) == 1
     assert window.mirrored and screen.shown[-1][0, 0, 0] == 255
+
+
+def test_the_mesh_key_turns_the_mesh_on_and_off_also_while_paused(screen):
+    window = sinks.Window(False, wait_key=scripted_keys("f"))
+    assert window.show(draw) and window.mesh and screen.shown[-1][0, 1, 0] == 255
+    keys = scripted_keys(" ", "f", NO_KEY, " ")
+    window.wait_key = keys
+    assert window.show(draw) and not window.mesh and screen.shown[-1][0, 1, 0] == 0
 
 
 def test_quit_while_paused(screen):

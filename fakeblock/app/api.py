@@ -19,9 +19,11 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from ..core.images import as_picture, load_picture
-from .pipeline import MIN_CONFIDENCE, FaceRecord, build_pipeline
+from ..core.modelfile import resolve_model
+from .pipeline import MIN_CONFIDENCE, FaceRecord, PipelineOptions
 
 
 class Recognizer:
@@ -29,21 +31,47 @@ class Recognizer:
     reader, generated images): call it with each frame, in order.
 
     Args:
-        model: a ``.keras`` path (default: the shipped model).
+        model: a ``.keras`` path, or a shipped model's name (``"ferplus"``);
+            default: the shipped default model.
         still: every frame is a separate photo (no following, faces at the
             edge searched for, the model card's photo rule applied).
-        **options: the fields of :class:`~fakeblock.app.pipeline.PipelineOptions`
-            (``smooth``, ``detect_every``, ``min_confidence``, ``tta``,
-            ``engine``, ``detector``, ``min_size``, ``cascade``...).
+        smooth: frames each face's scores are averaged over (0: off).
+        detect_every: search the whole frame every N frames; in between, only
+            around the faces already found.
+        min_confidence: a face whose calibrated top score is under it is
+            flagged ``uncertain``.
+        tta: also classify the mirrored face and average.
+        engine: ``"lite"`` (TensorFlow Lite, no TensorFlow) or ``"keras"``.
+        detector: ``"blazeface"`` or ``"haar"``.
+        min_size: smallest face side in pixels (default: 20 with BlazeFace,
+            48 with Haar).
+        cascade, scale_factor, min_neighbors: the Haar cascade's file and
+            settings (``detector="haar"`` only).
+        movements: each face also gets ``movements`` (51 scores, MediaPipe's
+            blendshape names) and ``head_pose`` (``yaw``, ``pitch``, ``roll``).
+        landmarks: each face also gets its 478 ``landmarks`` (and movements).
+
+    Raises:
+        ModelFileError: the model or its card is missing or broken.
+        MissingInstallError: ``engine="keras"`` without TensorFlow.
 
     Example:
         >>> recognize = fakeblock.Recognizer(smooth=3)
         >>> faces = recognize(frame)   # each call: the next frame, in order
     """
 
-    def __init__(self, model=None, *, still: bool = False, **options):
+    def __init__(self, model: str | Path | None = None, *, still: bool = False, smooth: int = 5,
+                 detect_every: int = 5, min_confidence: float = MIN_CONFIDENCE, tta: bool = False,
+                 engine: str = "lite", detector: str = "blazeface", min_size: int | None = None,
+                 cascade: str | Path | None = None, scale_factor: float = 1.1, min_neighbors: int = 5,
+                 movements: bool = False, landmarks: bool = False):
         self.still = still
-        self.pipeline = build_pipeline(model, still=still, **options)
+        self.pipeline = PipelineOptions(
+            model=None if model is None else str(resolve_model(model)), tta=tta, engine=engine, smooth=smooth,
+            detect_every=detect_every, min_confidence=min_confidence, detector=detector,
+            cascade=None if cascade is None else str(cascade), scale_factor=scale_factor,
+            min_neighbors=min_neighbors, min_size=min_size, movements=movements or landmarks,
+            landmarks=landmarks).build(still=still)
         self.frames = 0
 
     @property
@@ -60,31 +88,37 @@ class Recognizer:
 
 
 @lru_cache(maxsize=2)
-def _photo_recognizer(model, tta: bool, min_confidence: float) -> Recognizer:
-    return Recognizer(model, still=True, tta=tta, min_confidence=min_confidence)
+def _photo_recognizer(model, tta: bool, min_confidence: float, movements: bool, landmarks: bool) -> Recognizer:
+    return Recognizer(model, still=True, tta=tta, min_confidence=min_confidence, movements=movements,
+                      landmarks=landmarks)
 
 
-def analyze_image(image, model=None, *, tta: bool = False,
-                  min_confidence: float = MIN_CONFIDENCE) -> list[FaceRecord]:
+def analyze_image(image: str | Path | np.ndarray, model: str | Path | None = None, *, tta: bool = False,
+                  min_confidence: float = MIN_CONFIDENCE, movements: bool = False,
+                  landmarks: bool = False) -> list[FaceRecord]:
     """Every face in one photo.
 
     Args:
         image: a file path, or a numpy array (gray, BGR or BGRA; uint8, uint16
             or float).
-        model: a ``.keras`` path (default: the shipped model); loaded once and
-            kept for the next call with the same settings.
+        model: a ``.keras`` path or a shipped model's name (default: the
+            shipped default model); loaded once and kept for the next call with
+            the same settings.
         tta: also classify the mirrored faces (the shipped model's photo rule
             does this already).
         min_confidence: a face whose calibrated top score is under it is
             flagged ``uncertain``.
+        movements, landmarks: also each face's movements and head pose (and
+            landmarks), as for :class:`Recognizer`.
 
     Returns:
         The faces as dicts (see the module's docstring), largest first; an
         empty list when there is none.
 
     Raises:
-        FakeBlockError: a file that is missing or not an image, or an array it
+        InputError: a file that is missing or not an image, or an array it
             cannot read, with a message that says why.
+        ModelFileError: the model or its card is missing or broken.
 
     Example:
         >>> [face["emotion"] for face in fakeblock.analyze_image("photo.jpg")]
@@ -92,27 +126,37 @@ def analyze_image(image, model=None, *, tta: bool = False,
     """
     if isinstance(image, (str, Path)):
         image = load_picture(image)
-    model = str(model) if model is not None else None
-    return _photo_recognizer(model, tta, min_confidence)(image)
+    model = str(resolve_model(model)) if model is not None else None
+    return _photo_recognizer(model, tta, min_confidence, movements, landmarks)(image)
 
 
-def analyze_video(path, model=None, *, smooth: int = 5, min_confidence: float = MIN_CONFIDENCE,
-                  identities: bool = False, **detector_options):
+def analyze_video(path: str | Path, model: str | Path | None = None, *, smooth: int = 5,
+                  min_confidence: float = MIN_CONFIDENCE, identities: bool = False, detector: str = "blazeface",
+                  min_size: int | None = None, cascade: str | Path | None = None, scale_factor: float = 1.1,
+                  min_neighbors: int = 5, movements: bool = False) -> pd.DataFrame:
     """The emotion timeline of a video (or a folder of images).
 
     Args:
         path: a video file, or a folder of images.
-        model: a ``.keras`` path (default: the shipped model).
+        model: a ``.keras`` path or a shipped model's name (default: the
+            shipped default model).
         smooth: frames each face's scores are averaged over (0: off).
         min_confidence: a face under it is flagged ``uncertain``.
-        identities: tell people apart across cuts and exits (needs
-            requirements-identity.txt): adds an ``identity`` column.
-        **detector_options: ``detector`` (``"blazeface"`` or ``"haar"``),
-            ``min_size``, ``cascade``, ``scale_factor``, ``min_neighbors``.
+        identities: tell people apart across cuts and exits (the ``identity``
+            extra): adds an ``identity`` column.
+        detector, min_size, cascade, scale_factor, min_neighbors: how faces
+            are found, as for :class:`Recognizer`.
+        movements: a column for each of the 51 movements, and ``yaw``,
+            ``pitch``, ``roll``.
 
     Returns:
         A pandas DataFrame with the columns of the app's ``timeline.csv``: one
         row per face and frame.
+
+    Raises:
+        InputError: a video or folder that cannot be read.
+        ModelFileError: the model or its card is missing or broken.
+        MissingInstallError: ``identities=True`` without the identity extra.
 
     Example:
         >>> timeline = fakeblock.analyze_video("talk.mp4", identities=True)
@@ -125,12 +169,13 @@ def analyze_video(path, model=None, *, smooth: int = 5, min_confidence: float = 
     recorder = IdentityRecorder() if identities else None
     source = open_source(str(path))
     try:
-        pipeline = build_pipeline(model, still=source.is_still, smooth=smooth,
-                                  min_confidence=min_confidence, **detector_options)
+        pipeline = Recognizer(model, still=source.is_still, smooth=smooth, min_confidence=min_confidence,
+                              detector=detector, min_size=min_size, cascade=cascade, scale_factor=scale_factor,
+                              min_neighbors=min_neighbors, movements=movements).pipeline
         rows = []
         for frame in source:
             rows.extend(timeline_rows(frame, process_frame(pipeline, frame, recorder).faces))
-        timeline = to_frame(rows, pipeline.classes)
+        timeline = to_frame(rows, pipeline.classes, movements)
         return with_identities(timeline, recorder.assign()) if recorder else timeline
     finally:
         source.close()

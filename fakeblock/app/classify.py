@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..core.calibration import calibrate, card_curve, reweigh
-from ..core.errors import FakeBlockError
+from ..core.errors import ModelFileError
 from ..core.modelfile import DEFAULT_MODEL, check_model_file, model_classes, read_card
 from ..core.preprocess import faces_to_batch
 
@@ -27,7 +27,7 @@ class EmotionClassifier:
         card = read_card(self.path)
         self.engine = make_engine(self.path, card, engine)
         if self.engine.input_shape != (48, 48, 1):
-            raise FakeBlockError(f"{self.path}: expects input {self.engine.input_shape}, not 48x48x1 gray faces")
+            raise ModelFileError(f"{self.path}: expects input {self.engine.input_shape}, not 48x48x1 gray faces")
         self.classes = model_classes(self.path, self.engine.outputs, card)
         rule = (card or {}).get("photo_rule") if photos else None
         self.tta = tta or bool(rule)

@@ -1,35 +1,40 @@
 """The app: frames in (camera, video, images, demo), emotions out (window, files, JSON).
 
-``python3 WebCam.py --help`` lists the flags. Everything that can be checked
+``python WebCam.py --help`` lists the flags. Everything that can be checked
 without TensorFlow (flags, source, cascade, model path, output paths) is
 checked before the model loads.
 """
 
 import argparse
+import logging
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.errors import FakeBlockError
+from ..core.errors import FakeBlockError, install_hint
 from ..core.interrupts import terminate_like_ctrl_c
-from ..core.modelfile import DEFAULT_MODEL, check_model_file
+from ..core.logs import show_messages
+from ..core.modelfile import DEFAULT_MODEL, check_model_file, read_card, shipped_models
 from ..core.quiet_imports import silence_opencv
 from .identities import IdentityRecorder, process_frame
 from .overlay import render
 from .pipeline import DETECTORS, MIN_CONFIDENCE, PipelineOptions
-from .sinks import ImageSink, JsonLinesSink, VideoSink, Window
+from .sinks import ImageSink, JsonLinesSink, VideoSink, Window, display_available
 from .sources import CameraStopped, open_source
+
+log = logging.getLogger(__name__)
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="WebCam.py",
         description="Live emotion recognition: finds faces, labels each with its emotion.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--source", help="camera index (0, 1...), 'demo', a video file, an image "
                    "file or a folder of images (default: camera 0, or the demo if none opens)")
-    p.add_argument("--model", default=str(DEFAULT_MODEL), help="trained .keras model")
+    p.add_argument("--model", default=DEFAULT_MODEL.stem,
+                   help=f"a shipped model by name ({', '.join(shipped_models())}) or a trained .keras file")
     p.add_argument("--detector", choices=DETECTORS,
                    help="face finder: MediaPipe's BlazeFace (finds more faces, faster; the default) "
                         "or the original project's Haar cascade (the default with --cascade)")
@@ -54,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also classify the mirrored face and average (slower, steadier)")
     p.add_argument("--engine", choices=("lite", "keras"), default="lite",
                    help="what runs the model: TensorFlow Lite (the model's .tflite copy, through "
-                        "LiteRT; no TensorFlow) or Keras itself (needs requirements-train.txt)")
+                        "LiteRT; no TensorFlow) or Keras itself (needs the train extra: "
+                        f"{install_hint('train')})")
     p.add_argument("--headless", action="store_true", help="no window (servers, scripts, tests)")
     p.add_argument("--output", help="write the annotated video (or image / folder of images "
                    "for image input) here")
@@ -64,7 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--identities", action="store_true",
                    help="tell people apart across cuts and exits: an 'identity' for each face in --json "
                         "and --summary (one row per person, a face thumbnail each); needs "
-                        "requirements-identity.txt")
+                        f"the identity extra: {install_hint('identity')}")
+    p.add_argument("--movements", action="store_true",
+                   help="also read each face's 51 movements (MediaPipe's blendshapes: browDownLeft, "
+                        "eyeWideRight, jawOpen...) and its head pose (yaw, pitch, roll) into --json, "
+                        "--summary and the window's f key")
+    p.add_argument("--landmarks", action="store_true",
+                   help="with --movements, also each face's 478 landmarks in --json")
     p.add_argument("--no-mirror", action="store_true",
                    help="show camera pictures as the camera sees them, not mirrored")
     videos = p.add_argument_group("a folder of videos (--source FOLDER --summary RESULTS)")
@@ -72,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="videos analysed at once on this machine (default: the number of cores)")
     videos.add_argument("--ray", metavar="ADDRESS",
                         help="run each video as a task on the Ray cluster at ADDRESS ('local': start "
-                             "one here); needs requirements-scale.txt")
+                             f"one here); needs the scale extra: {install_hint('scale')}")
     videos.add_argument("--redo", action="store_true",
                         help="analyse again the videos that already have a result folder")
     return p
@@ -122,6 +134,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     check_args(parser, args)
     silence_opencv()
+    show_messages()
     with terminate_like_ctrl_c() as terminated:
         try:
             status = run(args)
@@ -143,10 +156,13 @@ def main(argv=None) -> int:
 
 def run(args) -> int:
     """Run the app with parsed flags; returns the exit code."""
-    check_model_file(args.model)
+    args.model = str(check_model_file(args.model))
+    read_card(args.model)  # a broken card: said now, not after the run
     videos = _folder_of_videos(args.source)
     if videos:
         return _run_videos(videos, args)
+    args.headless = args.headless or _no_window_needed(args)
+    _say_if_nothing_saved(args)
     source = open_source(args.source, loop_demo=not args.headless)
     try:
         return _run_on(source, args)
@@ -154,10 +170,33 @@ def run(args) -> int:
         source.close()
 
 
+def _no_window_needed(args) -> bool:
+    """True where a run without ``--headless`` goes without a window: there is no
+    display, and the flags say where the results go (said in one line)."""
+    if display_available():
+        return False
+    outputs = [f"--{flag} {getattr(args, flag)}" for flag in ("output", "json", "summary") if getattr(args, flag)]
+    if not outputs:
+        raise FakeBlockError("no display available to open a window; run with --headless and say where the "
+                             "results go: --output PATH, --json PATH or --summary FOLDER")
+    log.info(f"No display: running without a window; results go to {', '.join(outputs)}")
+    return True
+
+
+def _say_if_nothing_saved(args):
+    """A headless run that writes nothing says so before it starts."""
+    if args.headless and not (args.output or args.json or args.summary):
+        log.warning("note: --headless with no --output, --json or --summary: nothing will be saved "
+                    "(--json - prints the faces)")
+
+
 def pipeline_options(args) -> PipelineOptions:
     """The flags that say how faces are found, classified and followed."""
-    return PipelineOptions(args.model, args.tta, args.engine, args.smooth, args.detect_every, args.min_confidence,
-                           args.detector, args.cascade, args.scale_factor, args.min_neighbors, args.min_size)
+    return PipelineOptions(model=args.model, tta=args.tta, engine=args.engine, smooth=args.smooth,
+                           detect_every=args.detect_every, min_confidence=args.min_confidence,
+                           detector=args.detector, cascade=args.cascade, scale_factor=args.scale_factor,
+                           min_neighbors=args.min_neighbors, min_size=args.min_size,
+                           movements=args.movements or args.landmarks, landmarks=args.landmarks)
 
 
 def _folder_of_videos(spec) -> list:
@@ -207,23 +246,35 @@ def videos_report(total: int, skipped: int, failed: int) -> str:
     return report
 
 
-def _open_outputs(source, args) -> dict:
-    """The sinks the flags ask for, each checked before the model loads (and,
-    with ``--identities``, the recorder that tells people apart)."""
+@dataclass
+class Outputs:
+    """Where a run's results go: its ``sinks`` (each written every frame, the
+    timeline first: kept in memory, it survives a sink that fails to write),
+    the live ``window``, and with ``--identities`` the recorder that tells
+    people apart."""
+
+    sinks: list
+    window: Window | None = None
+    identities: IdentityRecorder | None = None
+    timeline: object = None  # the TimelineRecorder among the sinks, if any
+
+
+def _open_outputs(source, args) -> Outputs:
+    """The outputs the flags ask for, each checked before the model loads."""
+    from .timeline import TimelineRecorder
+
     identities = IdentityRecorder() if args.identities else None
-    outputs = {"identities": identities,
-               "window": None if args.headless else Window(mirrored=source.is_camera and not args.no_mirror)}
+    timeline = (TimelineRecorder(Path(args.summary), source.label, fps=source.fps, identities=identities)
+                if args.summary else None)
+    sinks = [timeline] if timeline else []
+    if args.json:
+        sinks.append(JsonLinesSink(args.json, identities))
     if args.output:
         path = Path(args.output)
-        outputs["output"] = (ImageSink(path, single=source.total == 1 and not source.path.is_dir())
-                             if source.is_still else VideoSink(path, source.fps))
-    if args.json:
-        outputs["json"] = JsonLinesSink(args.json, identities)
-    if args.summary:
-        from .timeline import TimelineRecorder
-        outputs["timeline"] = TimelineRecorder(Path(args.summary), source.label, fps=source.fps,
-                                               identities=identities)
-    return outputs
+        sinks.append(ImageSink(path, single=source.total == 1 and not source.path.is_dir())
+                     if source.is_still else VideoSink(path, source.fps))
+    window = None if args.headless else Window(mirrored=source.is_camera and not args.no_mirror)
+    return Outputs(sinks, window, identities, timeline)
 
 
 class FrameClock:
@@ -251,13 +302,10 @@ class FrameClock:
 
 def _run_on(source, args) -> int:
     outputs = _open_outputs(source, args)
-    window, output, json_lines, timeline, identities = (
-        outputs.get(k) for k in ("window", "output", "json", "timeline", "identities"))
+    window = outputs.window
     print("Loading the emotion model...", file=sys.stderr, flush=True)
 
     pipeline = pipeline_options(args).build(still=source.is_still)
-    if timeline:
-        timeline.classes = pipeline.classes
     clock = FrameClock(source.fps if window and not source.is_camera else None)
     progress = None
     if source.total and not (window and source.label == "demo"):
@@ -265,28 +313,29 @@ def _run_on(source, args) -> int:
         progress = tqdm(total=source.total, unit=" frames", desc=source.label, leave=False,
                         file=sys.stderr, delay=1.0)
 
-    frames = frames_with_faces = 0
+    frames = frames_with_faces = faces_found = 0
+    tracks = set()
     ended, status = "done", 0
     try:
         for frame in source:
-            result = process_frame(pipeline, frame, identities)
-            if timeline:  # first: kept in memory, it survives a sink that fails to write
-                timeline.write(frame, result.faces)
-            if json_lines:  # ms: finding and classifying the faces, drawing not included
-                json_lines.write({"frame": frame.index, "source": frame.name, "ms": round(result.ms, 2),
-                                  "faces": result.faces})
-            if output:
-                output.write(render(frame.image, result.faces, pipeline.classes, clock.fps), frame.name)
+            result = process_frame(pipeline, frame, outputs.identities)
+            for sink in outputs.sinks:
+                sink.write(frame, result)
             frames += 1
             frames_with_faces += bool(result.faces)
+            faces_found += len(result.faces)
+            tracks.update(face["track"] for face in result.faces)
             if progress:
                 progress.update(1)
             clock.tick()
             if window:
                 keep_going = window.show(
-                    lambda mirrored: render(frame.image, result.faces, pipeline.classes, clock.fps,
-                                            mirrored=mirrored, show_help=True),
+                    lambda mirrored, mesh: render(frame.image, result.faces, pipeline.classes, clock.fps,
+                                                  mirrored=mirrored, show_help=True,
+                                                  meshes=result.meshes if mesh else None),
                     wait_ms=clock.wait_ms())
+                if window.mesh:  # from the next frame on
+                    pipeline.read_movements()
                 clock.shown()
                 if not keep_going:
                     ended = "stopped by the user"
@@ -300,7 +349,7 @@ def _run_on(source, args) -> int:
             progress.close()
         _close(outputs)
     skipped = len(getattr(source, "unreadable", []))
-    print(f"{source.label}: {frames} frames, faces in {frames_with_faces}"
+    print(f"{source.label}: {run_report(source.is_still, frames, frames_with_faces, faces_found, len(tracks))}"
           + (f", {skipped} unreadable images skipped" if skipped else "")
           + ("" if ended == "done" else f" ({ended})"), file=sys.stderr)
     if frames == 0 and skipped:
@@ -308,25 +357,35 @@ def _run_on(source, args) -> int:
     return status
 
 
-def _close(outputs: dict):
-    """Close every sink, each whatever the others do (the timeline writes its
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}{'' if n == 1 else 's'}"
+
+
+def run_report(still: bool, frames: int, frames_with_faces: int, faces_found: int, tracks: int) -> str:
+    """What a run saw, in words: '1 image, 2 faces' for photos; '300 frames,
+    faces in 290, 2 faces followed' for a video or a camera."""
+    if still:
+        return f"{_count(frames, 'image')}, {_count(faces_found, 'face')}"
+    return f"{_count(frames, 'frame')}, faces in {frames_with_faces}, {_count(tracks, 'face')} followed"
+
+
+def _close(outputs: Outputs):
+    """Close every output, each whatever the others do (the timeline writes its
     files then, also after Ctrl-C); identities are told apart first, as the JSON
     and the timeline carry them. The first failure is raised once all are closed."""
     failures = []
-    if outputs.get("identities"):
+    if outputs.identities:
         try:
-            outputs["identities"].assign()
+            outputs.identities.assign()
         except FakeBlockError as e:
             failures.append(e)
-    for name, sink in outputs.items():
-        if sink is None or name == "identities":
-            continue
+    for sink in [*outputs.sinks, *([outputs.window] if outputs.window else [])]:
         try:
             sink.close()
         except FakeBlockError as e:
             failures.append(e)
-    if outputs.get("timeline") and outputs["timeline"].written:
-        print(f"Wrote {', '.join(str(p) for p in outputs['timeline'].written)}", file=sys.stderr)
+    if outputs.timeline and outputs.timeline.written:
+        print(f"Wrote {', '.join(str(p) for p in outputs.timeline.written)}", file=sys.stderr)
     for failure in failures[1:]:
         print(f"error: {failure}", file=sys.stderr)
     if failures:

@@ -11,19 +11,20 @@ runs the Keras model itself; the copy's weights are 8-bit integers, and the
 scores agree to within 0.03 (:func:`fakeblock.core.networks.to_tflite`).
 """
 
+import logging
 import os
-import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
 
 from ..core.atomic import write_bytes
-from ..core.errors import FakeBlockError
+from ..core.errors import FakeBlockError, MissingInstallError, install_hint
 from ..core.modelfile import current_lite_copy, file_sha256
 from ..core.quiet_imports import stderr_silenced
 
-TRAINING_INSTALL = "python -m pip install -r requirements-train.txt"
+log = logging.getLogger(__name__)
+
 _threads = None  # interpreter threads; None: every core
 
 
@@ -88,7 +89,7 @@ def lite_interpreter(flatbuffer: bytes):
         try:
             import tensorflow as tf
         except ImportError:
-            raise FakeBlockError("no TensorFlow Lite runtime: install the app's requirements "
+            raise MissingInstallError("no TensorFlow Lite runtime: install the app's requirements "
                                  "(python -m pip install -r requirements.txt)") from None
         Interpreter = tf.lite.Interpreter
     with warnings.catch_warnings():  # tf.lite.Interpreter warns that it moved to LiteRT
@@ -108,8 +109,8 @@ def lite_flatbuffer(model_path: Path, card: dict | None) -> bytes:
     try:
         from ..core.networks import load_model, to_tflite
     except ImportError:
-        raise FakeBlockError(f"{model_path}: no TF Lite copy beside it ({model_path.stem}.tflite, "
-                             f"which training writes); converting it needs TensorFlow: {TRAINING_INSTALL}"
+        raise MissingInstallError(f"{model_path}: no TF Lite copy beside it ({model_path.stem}.tflite, "
+                                  f"which training writes); converting it needs TensorFlow: {install_hint('train')}"
                              ) from None
     flatbuffer = to_tflite(load_model(model_path))
     try:
@@ -134,9 +135,9 @@ def make_engine(model_path, card: dict | None, engine: str = "lite"):
             raise
         except Exception as e:  # noqa: BLE001 - any converter failure leaves the Keras model usable
             from ..core.errors import first_line
-            print(f"note: TensorFlow Lite cannot run {model_path.name} ({first_line(e)}); "
-                  "running it with Keras (slower)", file=sys.stderr)
+            log.warning(f"note: TensorFlow Lite cannot run {model_path.name} ({first_line(e)}); "
+                        "running it with Keras (slower)")
     try:
         return KerasEngine(model_path)
     except ImportError:
-        raise FakeBlockError(f"--engine keras needs TensorFlow and Keras: {TRAINING_INSTALL}") from None
+        raise MissingInstallError(f"--engine keras needs TensorFlow and Keras: {install_hint('train')}") from None

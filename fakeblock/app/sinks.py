@@ -1,6 +1,7 @@
 """Where results go: the window, an annotated video or images, and JSON lines."""
 
 import json
+import logging
 import os
 import sys
 import time
@@ -9,7 +10,10 @@ from pathlib import Path
 import cv2
 
 from ..core.atomic import check_replaceable, check_writable_folder, make_folder, replacing
-from ..core.errors import FakeBlockError
+from ..core.errors import FakeBlockError, InputError
+from .overlay import render
+
+log = logging.getLogger(__name__)
 
 WINDOW_TITLE = "FakeBlock - emotions"
 
@@ -22,7 +26,8 @@ def display_available() -> bool:
 
 
 #: Keys of the window and what they do.
-KEYS = {ord("q"): "quit", 27: "quit", ord("s"): "snapshot", ord(" "): "pause", ord("m"): "mirror"}
+KEYS = {ord("q"): "quit", 27: "quit", ord("s"): "snapshot", ord(" "): "pause", ord("m"): "mirror",
+        ord("f"): "mesh"}
 PAUSED_POLL_MS = 50
 
 
@@ -35,7 +40,8 @@ def opencv_has_gui() -> bool:
 
 
 class Window:
-    """The live window and its keys: q/Esc quit, s snapshot, space pause, m mirror.
+    """The live window and its keys: q/Esc quit, s snapshot, space pause, m mirror,
+    f the face's mesh and strongest movements.
 
     The window opens at the size of the first frame it shows (and stays
     resizable). ``wait_key`` is OpenCV's ``waitKey`` unless a test drives the keys.
@@ -44,11 +50,12 @@ class Window:
     def __init__(self, mirrored: bool, wait_key=cv2.waitKey, snapshot_folder: Path = Path(".")):
         if not display_available():
             raise FakeBlockError("no display available to open a window; run with --headless "
-                                 "(add --output PATH or --json PATH to keep the results)")
+                                 "(add --output PATH, --json PATH or --summary FOLDER to keep the results)")
         if not opencv_has_gui():
             raise FakeBlockError("this OpenCV build cannot open windows (opencv-python-headless?); "
                                  "install opencv-python, or run with --headless")
         self.mirrored, self.wait_key, self.snapshot_folder = mirrored, wait_key, snapshot_folder
+        self.mesh = False  # the f key: each face's mesh and strongest movements
         self.opened = False
 
     def _display(self, canvas):
@@ -63,10 +70,10 @@ class Window:
         return cv2.getWindowProperty(WINDOW_TITLE, cv2.WND_PROP_VISIBLE) < 1
 
     def show(self, draw, wait_ms: int = 1) -> bool:
-        """Show ``draw(mirrored)`` and handle the keys for up to ``wait_ms``; while
-        paused, wait here (snapshot and mirror still work). Returns False when the
-        user quits (a quit key, or the window closed with the mouse)."""
-        canvas = draw(self.mirrored)
+        """Show ``draw(mirrored, mesh)`` and handle the keys for up to ``wait_ms``;
+        while paused, wait here (snapshot, mirror and mesh still work). Returns
+        False when the user quits (a quit key, or the window closed with the mouse)."""
+        canvas = draw(self.mirrored, self.mesh)
         self._display(canvas)
         paused = False
         while True:
@@ -76,12 +83,13 @@ class Window:
                 return False
             if action == "snapshot":
                 try:
-                    print(f"Saved snapshot {save_snapshot(canvas, self.snapshot_folder)}", file=sys.stderr)
+                    log.info(f"Saved snapshot {save_snapshot(canvas, self.snapshot_folder)}")
                 except FakeBlockError as e:  # a snapshot that cannot be saved must not end the session
-                    print(f"error: {e}", file=sys.stderr)
-            elif action == "mirror":
-                self.mirrored = not self.mirrored
-                canvas = draw(self.mirrored)
+                    log.warning(f"error: {e}")
+            elif action in ("mirror", "mesh"):
+                self.mirrored ^= action == "mirror"
+                self.mesh ^= action == "mesh"
+                canvas = draw(self.mirrored, self.mesh)
                 self._display(canvas)
             elif action == "pause":
                 paused = not paused
@@ -105,10 +113,12 @@ def save_snapshot(canvas, folder: Path = Path(".")) -> Path:
 
 
 class Sink:
-    """Where a run's results go, frame by frame: ``write`` each, ``close`` once
-    (which finishes the file). A context manager, so a ``with`` closes it."""
+    """Where a run's results go, frame by frame: ``write(frame, result)`` each (a
+    :class:`~fakeblock.app.sources.Frame` and its
+    :class:`~fakeblock.app.pipeline.FrameResult`), ``close`` once (which
+    finishes the file). A context manager, so a ``with`` closes it."""
 
-    def write(self, *result):
+    def write(self, frame, result):
         raise NotImplementedError
 
     def close(self):
@@ -134,7 +144,7 @@ def write_image(path: Path, image):
     except cv2.error:
         ok = False
     if not ok:
-        raise FakeBlockError(f"{path}: cannot write an image of this kind (use .png or .jpg)")
+        raise InputError(f"{path}: cannot write an image of this kind (use .png or .jpg)")
     with replacing(path) as partial:
         encoded.tofile(str(partial))
 
@@ -146,13 +156,14 @@ class VideoSink(Sink):
 
     def __init__(self, path: Path, fps: float | None):
         if path.suffix.lower() not in VIDEO_OUTPUT_SUFFIXES:
-            raise FakeBlockError(f"{path}: a video is written as {', '.join(sorted(VIDEO_OUTPUT_SUFFIXES))}")
+            raise InputError(f"{path}: a video is written as {', '.join(sorted(VIDEO_OUTPUT_SUFFIXES))}")
         check_replaceable(path)
         check_writable_folder(path.parent)
         self.path, self.fps, self.writer = path, fps or 30.0, None
         self.file = replacing(path)
 
-    def write(self, canvas, name: str = ""):
+    def write(self, frame, result):
+        canvas = render(frame.image, result.faces, result.classes)  # no live FPS in a saved video
         if self.writer is None:
             partial = self.file.__enter__()
             fourcc = cv2.VideoWriter_fourcc(*("MJPG" if self.path.suffix.lower() == ".avi" else "mp4v"))
@@ -161,7 +172,7 @@ class VideoSink(Sink):
             if not self.writer.isOpened():
                 self.writer = None
                 self.file.__exit__(None, None, None)
-                raise FakeBlockError(f"{self.path}: cannot write a video there")
+                raise InputError(f"{self.path}: cannot write a video there")
         self.writer.write(canvas)
 
     def close(self):
@@ -178,15 +189,16 @@ class ImageSink(Sink):
         self.path, self.single = path, single
         if single:
             if path.suffix.lower() not in IMAGE_OUTPUT_SUFFIXES:
-                raise FakeBlockError(f"{path}: an image is written as "
+                raise InputError(f"{path}: an image is written as "
                                      f"{', '.join(sorted(IMAGE_OUTPUT_SUFFIXES))}")
             check_replaceable(path)
             check_writable_folder(path.parent)
         else:
             make_folder(path, "output folder")
 
-    def write(self, canvas, name: str):
-        write_image(self.path if self.single else self.path / Path(name).name, canvas)
+    def write(self, frame, result):
+        canvas = render(frame.image, result.faces, result.classes)
+        write_image(self.path if self.single else self.path / Path(frame.name).name, canvas)
 
 
 class JsonLinesSink(Sink):
@@ -200,9 +212,11 @@ class JsonLinesSink(Sink):
         try:  # kept open across frames; close() closes it
             self.file = sys.stdout if path == "-" else open(path, "w", encoding="utf-8")  # noqa: SIM115
         except OSError as e:
-            raise FakeBlockError(f"{path}: cannot write the JSON file ({e.strerror})") from None
+            raise InputError(f"{path}: cannot write the JSON file ({e.strerror})") from None
 
-    def write(self, record: dict):
+    def write(self, frame, result):
+        # ms: finding and classifying the faces, drawing not included
+        record = {"frame": frame.index, "source": frame.name, "ms": round(result.ms, 2), "faces": result.faces}
         if self.identities is not None:
             self.held.append(record)
             return
@@ -212,7 +226,7 @@ class JsonLinesSink(Sink):
         try:
             line = json.dumps(record, allow_nan=False) + "\n"
         except ValueError:
-            raise FakeBlockError(f"{self.path}: frame {record.get('frame')} has a score that is not a number "
+            raise InputError(f"{self.path}: frame {record.get('frame')} has a score that is not a number "
                                  "(a broken model or model card)") from None
         try:
             self.file.write(line)
@@ -220,7 +234,7 @@ class JsonLinesSink(Sink):
         except BrokenPipeError:
             raise  # the reader of standard output has gone (| head): the app stops quietly
         except OSError as e:
-            raise FakeBlockError(f"{self.path}: cannot write ({e.strerror})") from None
+            raise InputError(f"{self.path}: cannot write ({e.strerror})") from None
 
     def close(self):
         if self.file is None:
@@ -235,5 +249,5 @@ class JsonLinesSink(Sink):
             try:
                 file.close()
             except OSError as e:
-                raise FakeBlockError(f"{self.path}: cannot write ({e.strerror})") from None
+                raise InputError(f"{self.path}: cannot write ({e.strerror})") from None
 

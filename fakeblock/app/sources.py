@@ -1,7 +1,10 @@
 """Where frames come from: a camera, a video, an image, a folder of images, or the demo."""
 
+import logging
 import math
-import sys
+import os
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,8 +12,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..core.errors import FakeBlockError
-from ..core.images import IMAGE_SUFFIXES, check_size, is_regular_file, load_picture, read_image
+from ..core.errors import FakeBlockError, InputError
+from ..core.images import IMAGE_SUFFIXES, check_size, is_regular_file, load_picture, read_image, shown_path
+
+log = logging.getLogger(__name__)
 
 DEMO_IMAGE = Path(__file__).resolve().parents[1] / "demo" / "astronaut.jpg"
 DEMO_FRAMES, DEMO_FPS, DEMO_SIZE = 120, 30.0, (640, 480)
@@ -57,7 +62,7 @@ class CameraSource(Source):
         ok, self.first = self.capture.read() if self.capture.isOpened() else (False, None)
         if not ok:
             self.capture.release()
-            raise FakeBlockError(f"camera {index} did not open (no camera, or another app is using "
+            raise InputError(f"camera {index} did not open (no camera, or another app is using "
                                  "it); run on a file instead with --source VIDEO_OR_IMAGE, or "
                                  "--source demo")
         self.fps = self.capture.get(cv2.CAP_PROP_FPS) or None
@@ -77,21 +82,41 @@ class CameraSource(Source):
         self.capture.release()
 
 
+def _plain_name_for(path: Path) -> Path:
+    """A link with a plain name, in a new temporary folder, to a video whose path
+    is not valid UTF-8 (which OpenCV cannot open: it crashes)."""
+    folder = Path(tempfile.mkdtemp(prefix="fakeblock-video-"))
+    suffix = path.suffix if path.suffix.isascii() and path.suffix.isprintable() else ""
+    link = folder / f"video{suffix}"
+    try:
+        os.symlink(os.fsencode(path.resolve()), link)
+    except OSError:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise InputError(f"{shown_path(path)}: the file name is not valid UTF-8 and cannot be linked to "
+                         "(rename the file)") from None
+    return link
+
+
 class VideoSource(Source):
     def __init__(self, path: Path):
-        self.path, self.label = path, path.name
-        self.capture = cv2.VideoCapture(str(path))
+        self.path, self.label = path, shown_path(path.name)
+        try:
+            str(path).encode("utf-8")
+            self.link = None
+        except UnicodeEncodeError:
+            self.link = _plain_name_for(path)
+        self.capture = cv2.VideoCapture(str(self.link or path))
         if self.capture.isOpened():
             try:
                 check_size(int(self.capture.get(cv2.CAP_PROP_FRAME_WIDTH)) or 1,
                            int(self.capture.get(cv2.CAP_PROP_FRAME_HEIGHT)) or 1, path)
             except FakeBlockError:
-                self.capture.release()
+                self.close()
                 raise
         ok, self.first = self.capture.read() if self.capture.isOpened() else (False, None)
         if not ok:
-            self.capture.release()
-            raise FakeBlockError(f"{path}: not a readable video or image")
+            self.close()
+            raise InputError(f"{self.label if self.link else path}: not a readable video or image")
         fps = self.capture.get(cv2.CAP_PROP_FPS)
         self.fps = fps if fps and math.isfinite(fps) and fps > 0 else None
         count = int(self.capture.get(cv2.CAP_PROP_FRAME_COUNT))
@@ -108,6 +133,8 @@ class VideoSource(Source):
 
     def close(self):
         self.capture.release()
+        if self.link:
+            shutil.rmtree(self.link.parent, ignore_errors=True)
 
 
 class ImageSource(Source):
@@ -121,10 +148,10 @@ class ImageSource(Source):
         if path.is_dir():
             self.files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
             for odd in [p for p in self.files if not is_regular_file(p)]:
-                print(f"warning: {odd}: not a regular file, skipped", file=sys.stderr)
+                log.warning(f"warning: {odd}: not a regular file, skipped")
                 self.files.remove(odd)
             if not self.files:
-                raise FakeBlockError(f"{path}: no images in the folder (looked for "
+                raise InputError(f"{path}: no images in the folder (looked for "
                                      f"{', '.join(sorted(IMAGE_SUFFIXES))})")
         else:
             self.files = [path]
@@ -138,7 +165,7 @@ class ImageSource(Source):
                 image = self.preloaded.pop(path, None)
                 image = load_picture(path) if image is None else image
             except FakeBlockError as e:
-                print(f"warning: {e}, skipped", file=sys.stderr)
+                log.warning(f"warning: {e}, skipped")
                 self.unreadable.append(path)
                 continue
             yield Frame(index, image, path.name, None, new_scene=True)
@@ -152,7 +179,7 @@ class DemoSource(Source):
     def __init__(self, loop: bool = False):
         self.portrait = read_image(DEMO_IMAGE, cv2.IMREAD_COLOR)
         if self.portrait is None:
-            raise FakeBlockError(f"{DEMO_IMAGE}: the demo image is missing; reinstall FakeBlock")
+            raise InputError(f"{DEMO_IMAGE}: the demo image is missing; reinstall FakeBlock")
         self.loop = loop
         self.backdrop = cv2.GaussianBlur(cv2.resize(self.portrait, DEMO_SIZE), (0, 0), 25) // 2
 
@@ -183,9 +210,9 @@ def open_source(spec: str | None, loop_demo: bool = False) -> Source:
         try:
             return CameraSource(0)
         except FakeBlockError:
-            print("No camera found (camera 0 did not open): showing the built-in demo instead. "
-                  "Use --source VIDEO, IMAGE or FOLDER for a file, or --source N for another "
-                  "camera.", file=sys.stderr)
+            log.warning("No camera found (camera 0 did not open): showing the built-in demo instead. "
+                        "Use --source VIDEO, IMAGE or FOLDER for a file, or --source N for another "
+                        "camera.")
             return DemoSource(loop=loop_demo)
     if spec.isdigit():
         return CameraSource(int(spec))
@@ -193,9 +220,9 @@ def open_source(spec: str | None, loop_demo: bool = False) -> Source:
         return DemoSource(loop=loop_demo)
     path = Path(spec)
     if not path.exists():
-        raise FakeBlockError(f"{path}: no such file or folder")
+        raise InputError(f"{path}: no such file or folder")
     if not path.is_dir() and not is_regular_file(path):  # a FIFO or a device would be waited on
-        raise FakeBlockError(f"{path}: not a regular file, folder, camera number or 'demo'")
+        raise InputError(f"{path}: not a regular file, folder, camera number or 'demo'")
     if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
         return ImageSource(path)
     return VideoSource(path)

@@ -27,13 +27,14 @@ from pathlib import Path
 import pandas as pd
 
 from ..core.atomic import make_folder, write_text
-from ..core.errors import FakeBlockError, first_line
-from ..core.images import is_regular_file
+from ..core.errors import FakeBlockError, MissingInstallError, first_line, install_hint
+from ..core.images import is_regular_file, shown_path
 from .pipeline import PipelineOptions
+
+log = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"}
 INDEX_COLUMNS = ["path", "frames", "duration_s", "faces_tracked", "dominant_emotion", "status", "error"]
-RAY_INSTALL = "python -m pip install -r requirements-scale.txt"
 
 
 def video_files(folder) -> list:
@@ -42,7 +43,7 @@ def video_files(folder) -> list:
     named = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
     odd = [p for p in named if not is_regular_file(p)]
     for path in odd:
-        print(f"warning: {shown_path(path)}: not a regular file, skipped", file=sys.stderr)
+        log.warning(f"warning: {shown_path(path)}: not a regular file, skipped")
     return [p for p in named if p not in odd]
 
 
@@ -51,12 +52,6 @@ def video_files(folder) -> list:
 MAX_NAME_BYTES = 120
 _RESERVED_NAMES = {"index.csv"}
 _UNSAFE_CHARACTERS = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|\udc80-\udcff]')
-
-
-def shown_path(path) -> str:
-    """``path`` as text that can be printed and written to a UTF-8 file: bytes of
-    a name that is not valid UTF-8 become U+FFFD."""
-    return os.fsencode(path).decode("utf-8", "replace")
 
 
 def _name_id(video: Path) -> str:
@@ -111,16 +106,12 @@ def analyze_one(video, final, options, identities: bool = False) -> dict:
     row = {"path": shown_path(video), "frames": 0, "duration_s": None, "faces_tracked": 0,
            "dominant_emotion": None, "status": "failed", "error": None}
     try:
-        try:
-            os.fsencode(video.name).decode("utf-8")
-        except UnicodeDecodeError:
-            raise FakeBlockError(f"{shown_path(video)}: the file name is not valid UTF-8 (rename the file)") from None
         pipeline = _pipeline(options)
         source = VideoSource(video)
         try:
             recorder = TimelineRecorder(partial, source.label, pipeline.classes, source.fps, identities)
             for frame in source:
-                recorder.write(frame, process_frame(pipeline, frame, identities).faces)
+                recorder.write(frame, process_frame(pipeline, frame, identities))
         finally:
             source.close()
         if recorder.frames == 0:
@@ -316,7 +307,7 @@ def _run_on_ray(videos, folders, options, identities, ray_address=None, jobs=Non
     try:
         import ray
     except ImportError:
-        raise FakeBlockError(f"--ray needs Ray, an optional install: {RAY_INSTALL}") from None
+        raise MissingInstallError(f"--ray needs Ray, an optional install: {install_hint('scale')}") from None
     started_here = not ray.is_initialized()
     logging.getLogger("ray").setLevel(logging.ERROR)  # its start-up notices; our errors say enough
     if started_here:

@@ -7,7 +7,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from .errors import FakeBlockError
+from .errors import InputError
 
 
 def _partial(path: Path, suffix: str = "") -> Path:
@@ -18,7 +18,7 @@ def check_replaceable(path: Path):
     """Raise one line where ``path`` is a folder or a device: only files (or
     links, which are replaced, not followed) are ever written over."""
     if os.path.lexists(path) and not (path.is_symlink() or stat.S_ISREG(path.stat().st_mode)):
-        raise FakeBlockError(f"{path}: not a regular file (a folder or a device); choose a file name")
+        raise InputError(f"{path}: not a regular file (a folder or a device); choose a file name")
 
 
 @contextlib.contextmanager
@@ -34,7 +34,7 @@ def replacing(path, suffix: str | None = None):
         yield partial
         os.replace(partial, path)
     except OSError as e:
-        raise FakeBlockError(f"{path}: cannot write ({e.strerror or e})") from None
+        raise InputError(f"{path}: cannot write ({e.strerror or e})") from None
     finally:
         with contextlib.suppress(OSError):
             partial.unlink()
@@ -52,7 +52,7 @@ def write_json(data, path):
     try:
         text = json.dumps(data, indent=2, allow_nan=False)
     except ValueError:
-        raise FakeBlockError(f"{path}: a value to write is not a number (NaN or infinite)") from None
+        raise InputError(f"{path}: a value to write is not a number (NaN or infinite)") from None
     write_text(path, text)
 
 
@@ -82,10 +82,12 @@ def save_figure(fig, path):
 def make_folder(path: Path, what: str):
     """Create ``path`` (and its parents) or raise one line saying why not; then
     check that files can be written in it."""
+    if Path(path).exists() and not Path(path).is_dir():
+        raise InputError(f"{path}: is a file, not a folder; the {what} must be a folder (a new or existing one)")
     try:
         Path(path).mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise FakeBlockError(f"{path}: cannot create the {what} ({e.strerror})") from None
+        raise InputError(f"{path}: cannot create the {what} ({e.strerror})") from None
     check_writable_folder(path)
 
 
@@ -97,4 +99,4 @@ def check_writable_folder(folder: Path):
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".fakeblock-check-"):
             pass
     except OSError as e:
-        raise FakeBlockError(f"{folder}: cannot write there ({e.strerror or e})") from None
+        raise InputError(f"{folder}: cannot write there ({e.strerror or e})") from None

@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .errors import FakeBlockError
+from .errors import InputError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".tif", ".tiff", ".webp"}
 #: Largest picture the app takes, in pixels (an 8K frame is 33 million): a
@@ -25,6 +25,12 @@ def is_regular_file(path) -> bool:
         return stat.S_ISREG(os.stat(path).st_mode)
     except (OSError, ValueError):
         return False
+
+
+def shown_path(path) -> str:
+    """``path`` as text that can be printed and written to a UTF-8 file: bytes of
+    a name that is not valid UTF-8 become U+FFFD."""
+    return os.fsencode(path).decode("utf-8", "replace")
 
 
 def read_image(path: Path, flags: int = cv2.IMREAD_UNCHANGED):
@@ -46,9 +52,9 @@ def read_image(path: Path, flags: int = cv2.IMREAD_UNCHANGED):
 def check_size(width: int, height: int, name) -> None:
     """Refuse a picture over :data:`MAX_PIXELS` (or an empty one), naming it."""
     if width <= 0 or height <= 0:
-        raise FakeBlockError(f"{name}: an empty picture ({width}x{height})")
+        raise InputError(f"{name}: an empty picture ({width}x{height})")
     if width * height > MAX_PIXELS:
-        raise FakeBlockError(f"{name}: {width}x{height} pixels is over the {MAX_PIXELS // 1_000_000} million "
+        raise InputError(f"{name}: {width}x{height} pixels is over the {MAX_PIXELS // 1_000_000} million "
                              "pixels FakeBlock takes; scale it down first")
 
 
@@ -69,13 +75,13 @@ def load_picture(path) -> np.ndarray:
     :class:`FakeBlockError` naming the file and what is wrong with it."""
     path = Path(path)
     if not is_regular_file(path):
-        raise FakeBlockError(f"{path}: not a regular file" if path.exists() else f"{path}: no such image file")
+        raise InputError(f"{path}: not a regular file" if path.exists() else f"{path}: no such image file")
     size = _header_size(path)
     if size:
         check_size(*size, path)
     image = read_image(path)
     if image is None:
-        raise FakeBlockError(f"{path}: not a readable image")
+        raise InputError(f"{path}: not a readable image")
     return as_picture(image, path)
 
 
@@ -85,13 +91,13 @@ def as_picture(image, name="image") -> np.ndarray:
     infinite values as black. Raises :class:`FakeBlockError` for what is not a
     picture (see :data:`ACCEPTED`)."""
     if not isinstance(image, np.ndarray):
-        raise FakeBlockError(f"{name}: expected {ACCEPTED}, not {type(image).__name__}")
+        raise InputError(f"{name}: expected {ACCEPTED}, not {type(image).__name__}")
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
     if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (3, 4)):
-        raise FakeBlockError(f"{name}: expected {ACCEPTED}, not shape {image.shape}")
+        raise InputError(f"{name}: expected {ACCEPTED}, not shape {image.shape}")
     if image.dtype not in (np.uint8, np.uint16, np.float16, np.float32, np.float64):
-        raise FakeBlockError(f"{name}: expected {ACCEPTED}, not {image.dtype} values")
+        raise InputError(f"{name}: expected {ACCEPTED}, not {image.dtype} values")
     check_size(image.shape[1], image.shape[0], name)
     if image.dtype == np.uint8:
         return image
@@ -99,7 +105,7 @@ def as_picture(image, name="image") -> np.ndarray:
         return cv2.convertScaleAbs(image, alpha=255.0 / max(1, int(image.max())))
     finite = np.isfinite(image)
     if not finite.any():
-        raise FakeBlockError(f"{name}: no pixel has a finite value")
+        raise InputError(f"{name}: no pixel has a finite value")
     image = np.where(finite, image, 0).astype(np.float32)
     top = float(image.max())
     scale = 255.0 if top <= 1.0 else 255.0 / top

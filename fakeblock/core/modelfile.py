@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .emotions import FER2013, FERPLUS
-from .errors import FakeBlockError
+from .errors import ModelFileError
 
 #: The shipped models: the repository's top-level ``model/``, or, where FakeBlock
 #: was installed with pip, the copy inside the package.
@@ -29,33 +29,40 @@ def read_card(model_path) -> dict | None:
         return None
     try:
         data = json.loads(card.read_text(encoding="utf-8"))
+        if not isinstance(data["classes"], list):
+            raise TypeError("'classes' is not a list")
         data["classes"] = tuple(data["classes"])
     except (ValueError, KeyError, TypeError, RecursionError):
-        raise FakeBlockError(f"{card}: not a valid model card (no 'classes' list)") from None
+        raise ModelFileError(f"{card}: not a valid model card (no 'classes' list)") from None
     check_card(data, card)
     return data
 
 
 def check_card(card: dict, where) -> None:
     """Refuse a model card whose classes or calibration curves cannot be used:
-    class names unique, non-empty text; each curve two lists of equal length
+    class names unique emotion names FakeBlock knows (FER2013's, and FER+'s
+    contempt); each curve two lists of equal length
     of finite numbers from 0 to 1, both increasing (never falling)."""
     classes = card["classes"]
     if not classes or not all(isinstance(c, str) and c.strip() for c in classes):
-        raise FakeBlockError(f"{where}: 'classes' must be a list of class names")
+        raise ModelFileError(f"{where}: 'classes' must be a list of class names")
     if len(set(classes)) != len(classes):
-        raise FakeBlockError(f"{where}: a class is named twice in 'classes'")
+        raise ModelFileError(f"{where}: a class is named twice in 'classes'")
+    unknown = [c for c in classes if c not in FERPLUS]
+    if unknown:
+        raise ModelFileError(f"{where}: {unknown[0]!r} in 'classes' is not one of the emotions FakeBlock "
+                             f"knows ({', '.join(FERPLUS)})")
     calibration = card.get("calibration") or {}
     if not isinstance(calibration, dict):
-        raise FakeBlockError(f"{where}: 'calibration' is not a set of curves")
+        raise ModelFileError(f"{where}: 'calibration' is not a set of curves")
     rule = card.get("photo_rule")
     if rule is not None:
         try:
             weights = np.asarray(rule["class_weights"], dtype=float)
         except (KeyError, TypeError, ValueError):
-            raise FakeBlockError(f"{where}: the photo rule's 'class_weights' is not a list of numbers") from None
+            raise ModelFileError(f"{where}: the photo rule's 'class_weights' is not a list of numbers") from None
         if weights.shape != (len(classes),) or not (np.isfinite(weights).all() and (weights > 0).all()):
-            raise FakeBlockError(f"{where}: the photo rule needs one finite, positive weight per class")
+            raise ModelFileError(f"{where}: the photo rule needs one finite, positive weight per class")
     for kind in ("plain", "tta", "photo"):
         curve = calibration.get(kind)
         if curve is None:
@@ -63,12 +70,12 @@ def check_card(card: dict, where) -> None:
         try:
             points = [np.asarray(curve[key], dtype=float) for key in ("top_score", "calibrated")]
         except (KeyError, TypeError, ValueError):
-            raise FakeBlockError(f"{where}: the '{kind}' calibration curve is not two lists of numbers") from None
+            raise ModelFileError(f"{where}: the '{kind}' calibration curve is not two lists of numbers") from None
         if any(p.ndim != 1 for p in points) or len(points[0]) != len(points[1]) or len(points[0]) < 2:
-            raise FakeBlockError(f"{where}: the '{kind}' calibration curve's lists differ in length")
+            raise ModelFileError(f"{where}: the '{kind}' calibration curve's lists differ in length")
         if not all(np.isfinite(p).all() and (p >= 0).all() and (p <= 1).all() and (np.diff(p) >= 0).all()
                    for p in points):
-            raise FakeBlockError(f"{where}: the '{kind}' calibration curve must rise from 0 to 1 "
+            raise ModelFileError(f"{where}: the '{kind}' calibration curve must rise from 0 to 1 "
                                  "through finite numbers")
 
 
@@ -79,22 +86,38 @@ def model_classes(model_path: Path, n_outputs: int, card: dict | None) -> tuple:
         classes = card["classes"]
         if len(classes) == n_outputs:
             return classes
-        raise FakeBlockError(f"{Path(model_path).with_suffix('.json')}: lists {len(classes)} classes "
+        raise ModelFileError(f"{Path(model_path).with_suffix('.json')}: lists {len(classes)} classes "
                              f"but the model has {n_outputs} outputs")
     for names in (FER2013, FERPLUS):
         if len(names) == n_outputs:
             return names
-    raise FakeBlockError(f"{model_path}: {n_outputs} outputs, and no model card names them")
+    raise ModelFileError(f"{model_path}: {n_outputs} outputs, and no model card names them")
 
 
-def check_model_file(path) -> Path:
-    """Fail early, before TensorFlow loads, on a model path that cannot work."""
-    path = Path(path)
+def shipped_models() -> list[str]:
+    """The names of the models that ship (``model/*.keras``), the default first."""
+    names = sorted(p.stem for p in MODEL_DIR.glob("*.keras"))
+    return sorted(names, key=lambda name: name != DEFAULT_MODEL.stem)
+
+
+def resolve_model(spec) -> Path:
+    """A model path, or a shipped model's name (``ferplus``) as its path in ``model/``."""
+    path = Path(spec)
+    if path.suffix or len(path.parts) > 1 or path.exists():
+        return path
+    named = MODEL_DIR / f"{path.name}.keras"
+    return named if named.is_file() else path
+
+
+def check_model_file(spec) -> Path:
+    """The model's path (a shipped model may be named: ``ferplus``); fails early,
+    before TensorFlow loads, on one that cannot work."""
+    path = resolve_model(spec)
     if not path.is_file():
-        raise FakeBlockError(f"{path}: no such model. Train one with 'python3 BuildTrainTestCNN.py' "
-                             "or pass --model PATH")
+        raise ModelFileError(f"{path}: no such model; the shipped ones are {', '.join(shipped_models())} "
+                             "(or pass a .keras path; train one with BuildTrainTestCNN.py)")
     if path.suffix != ".keras":
-        raise FakeBlockError(f"{path}: not a .keras model file")
+        raise ModelFileError(f"{path}: not a .keras model file")
     return path
 
 

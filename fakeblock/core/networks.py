@@ -120,14 +120,14 @@ def build_model(arch: str, num_classes: int = 7, augment: bool = True, seed: int
 
 def load_model(path):
     """Load a ``.keras`` model for inference (Keras safe mode: no pickled code)."""
-    from .errors import FakeBlockError, first_line
+    from .errors import ModelFileError, first_line
     from .modelfile import check_model_file
 
     path = check_model_file(path)
     try:
         return keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as e:  # noqa: BLE001 -- Keras raises many types for a damaged file
-        raise FakeBlockError(f"{path}: cannot load the model ({first_line(e)})") from None
+        raise ModelFileError(f"{path}: cannot load the model ({first_line(e)})") from None
 
 
 def batchnorm_layers(model) -> list:

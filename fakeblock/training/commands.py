@@ -1,6 +1,7 @@
 """The commands on a saved model: --recalibrate (its BatchNorm statistics) and
 --calibrate-confidence (its confidence curves and photo rule)."""
 
+import logging
 from pathlib import Path
 
 from ..core.atomic import write_json
@@ -11,6 +12,8 @@ from .references import load_votes
 from .runs import Splits
 from .saving import load_saved, save_model_files
 from .targets import targets
+
+log = logging.getLogger(__name__)
 
 
 def recalibrate_saved(model_path: Path, dataset: FaceDataset, splits: Splits, seed: int, votes: dict):
@@ -33,7 +36,7 @@ def recalibrate_saved(model_path: Path, dataset: FaceDataset, splits: Splits, se
                 metrics=metrics)
     save_model_files(model, model_path, card)
     plot_validation_confusion(metrics, model_path)
-    print(f"Saved {model_path}, its card and its plots")
+    log.info(f"Saved {model_path}, its card and its plots")
 
 
 def calibrate_saved(model_path: Path, dataset: FaceDataset, splits: Splits, votes: dict,
@@ -64,4 +67,4 @@ def calibrate_saved(model_path: Path, dataset: FaceDataset, splits: Splits, vote
     else:  # a model from before FakeBlock shipped TF Lite copies: write it now
         save_model_files(model, model_path, card, keras_file=False)
     plot_validation_confusion(metrics, model_path)
-    print(f"Calibrated {model_path.name} on {calibration['fitted_on']}; its card and plots rewritten")
+    log.info(f"Calibrated {model_path.name} on {calibration['fitted_on']}; its card and plots rewritten")

@@ -6,8 +6,8 @@ wrong, unless the caller asked to skip bad rows (then they are counted and
 reported, never dropped silently).
 """
 
+import logging
 import os
-import sys
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -22,6 +22,8 @@ from ..core.errors import FakeBlockError, first_line
 from ..core.images import IMAGE_SUFFIXES, is_regular_file, read_image
 from ..core.modelfile import file_sha256
 from ..core.preprocess import FACE_SIZE, crop_face, to_gray
+
+log = logging.getLogger(__name__)
 
 USAGES = ("Training", "PublicTest", "PrivateTest")
 PIXELS_PER_FACE = FACE_SIZE * FACE_SIZE
@@ -94,7 +96,7 @@ def load_training_data(path, labels: str = "fer2013", skip_bad_rows: bool = Fals
         dataset = join_ferplus_votes(faces, path.parent / "fer2013new.csv")
     if dataset.skipped:
         reasons = ", ".join(f"{reason}: {n}" for reason, n in dataset.skipped.most_common())
-        print(f"{path}: left out {sum(dataset.skipped.values())} faces ({reasons})", file=sys.stderr)
+        log.warning(f"{path}: left out {sum(dataset.skipped.values())} faces ({reasons})")
     return dataset
 
 
@@ -276,8 +278,8 @@ def _save_cache(cache_file: Path, dataset: FaceDataset):
         np.savez(partial, images=dataset.images, labels=dataset.labels, usage=dataset.usage)
         os.replace(partial, cache_file)
     except OSError as e:
-        print(f"note: could not cache the parsed data in {cache_file.parent} ({e.strerror}); "
-              "the next run parses the file again", file=sys.stderr)
+        log.warning(f"note: could not cache the parsed data in {cache_file.parent} ({e.strerror}); "
+                    "the next run parses the file again")
 
 
 def load_image_folder(root, skip_bad_rows: bool = False) -> FaceDataset:

@@ -1,5 +1,6 @@
 """Metrics, reports and plots for a trained model."""
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,8 @@ from ..core.atomic import save_figure, write_json
 from ..core.calibration import LEVELS, agreement, calibrate, fit_confidence_curve, reliability, reweigh
 from ..core.preprocess import images_to_batch
 from .data import ferplus_votes_for
+
+log = logging.getLogger(__name__)
 
 
 def predict_scores(model, images: np.ndarray, tta: bool = False, batch_size: int = 512) -> np.ndarray:
@@ -170,7 +173,7 @@ def calibrate_and_evaluate(model, model_name: str, validation, test=None, ferplu
     metrics = {name: evaluate_model(model, split, curve=calibration["plain"], votes=votes[name])
                for name, split in splits.items()}
     for name, split_metrics in metrics.items():
-        print(format_report(split_metrics, f"{model_name} on {name}"))
+        log.info(format_report(split_metrics, f"{model_name} on {name}"))
     return calibration, metrics
 
 
@@ -238,11 +241,11 @@ def evaluate_saved(model_path: Path, dataset, usage: str | None = None, tta: boo
     metrics = evaluate_model(model, subset, tta=tta, curve=card_curve(read_card(model_path), tta),
                              votes=votes_on(subset, ferplus))
     title = f"{model_path.name} on {usage}{' with TTA' if tta else ''}"
-    print(format_report(metrics, title))
+    log.info(format_report(metrics, title))
     if report_json:
         report = Path(report_json)
         diagram = report.with_name(f"{report.stem}-reliability.png")
         write_json(metrics, report)
         plot_reliability(metrics, diagram, title)
-        print(f"Wrote {report} and {diagram}")
+        log.info(f"Wrote {report} and {diagram}")
     return metrics

@@ -3,6 +3,7 @@ checkpoint, average and recalibrate it, and Keras' fit. Keras is imported only o
 has loaded."""
 
 import json
+import logging
 import sys
 
 import numpy as np
@@ -13,6 +14,8 @@ from .data import FaceDataset
 from .references import copy_weights
 from .runs import RunFolder, TrainConfig
 from .targets import distilled_targets, targets, voted_targets
+
+log = logging.getLogger(__name__)
 
 EMA_MOMENTUM = 0.999  # --ema: the average spans about 1,000 steps (2 epochs of FER2013)
 
@@ -91,7 +94,7 @@ def fit(config: TrainConfig, train: FaceDataset, val: FaceDataset, run: RunFolde
     ]
     train_targets = targets(train, config.label_mode)
     if config.teachers:
-        print(f"Distilling from {', '.join(t['model'] for t in config.teachers)}")
+        log.info(f"Distilling from {', '.join(t['model'] for t in config.teachers)}")
         train_targets = distilled_targets(train_targets, train.images, config.teachers,
                                           config.recipe_settings["teacher_weight"], config.classes)
     if config.votes:

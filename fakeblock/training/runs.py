@@ -9,6 +9,7 @@ writes each file atomically (:mod:`fakeblock.training.saving`).
 """
 
 import json
+import logging
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,6 +21,8 @@ from ..core.atomic import make_folder, write_json
 from ..core.errors import FakeBlockError
 from .data import FaceDataset
 from .references import checked_start, checked_teachers
+
+log = logging.getLogger(__name__)
 
 #: Settings of each training recipe; ``original`` reproduces the original project.
 RECIPES = {
@@ -167,11 +170,11 @@ def announce(config: TrainConfig, splits: Splits, run: RunFolder):
     """Say what the run will do, before the first epoch."""
     if config.init_from:
         kept = "" if tuple(config.init_from["classes"]) == config.classes else " (all but its classifier)"
-        print(f"Starting from the weights of {config.init_from['model']}{kept}")
+        log.info(f"Starting from the weights of {config.init_from['model']}{kept}")
     if config.recipe_settings.get("host_augmentation"):
-        print("Augmenting the training faces on the CPU (OpenCV), outside the model")
-    print(f"Training the {config.arch} network ({config.recipe} recipe) for {config.epochs} epochs "
-          f"on {len(splits.train)} faces, validating on {len(splits.validation)}; checkpoints in {run.root}")
+        log.info("Augmenting the training faces on the CPU (OpenCV), outside the model")
+    log.info(f"Training the {config.arch} network ({config.recipe} recipe) for {config.epochs} epochs "
+             f"on {len(splits.train)} faces, validating on {len(splits.validation)}; checkpoints in {run.root}")
 
 
 def output_folder(out) -> Path:
@@ -186,5 +189,5 @@ def best_epoch(run: RunFolder) -> dict:
     if not run.best_record.exists():
         raise FakeBlockError(f"--export: the run in {run.root} has no finished epoch yet")
     best = json.loads(run.best_record.read_text())
-    print(f"Exporting epoch {best['epoch']} of the run in {run.root}")
+    log.info(f"Exporting epoch {best['epoch']} of the run in {run.root}")
     return best

@@ -1,6 +1,7 @@
 """A finished model's files: the model, its TF Lite copy and its card (what it is, how it was
 made, its metrics and calibration), each written atomically, the card last."""
 
+import logging
 from pathlib import Path
 
 from ..core.atomic import write_json
@@ -8,6 +9,8 @@ from .data import FaceDataset
 from .fitting import CALIBRATED
 from .references import load_votes
 from .runs import RunFolder, Splits, TrainConfig
+
+log = logging.getLogger(__name__)
 
 
 def save_trained(config: TrainConfig, run: RunFolder, best: dict, dataset: FaceDataset,
@@ -53,7 +56,7 @@ def save_trained(config: TrainConfig, run: RunFolder, best: dict, dataset: FaceD
     plot_history(run.log, model_path.with_name(f"{model_path.stem}-curves.png"),
                  f"{model_path.name}: training curves")
     plot_validation_confusion(metrics, model_path)
-    print(f"Saved {model_path}, its card and plots")
+    log.info(f"Saved {model_path}, its card and plots")
 
 
 def load_saved(model_path: Path, dataset: FaceDataset) -> tuple:
@@ -85,6 +88,6 @@ def save_model_files(model, model_path: Path, card: dict, keras_file: bool = Tru
         card["files"] = files_record(model_path)
     else:  # trained on another Keras backend (JAX on a GPU machine, say)
         card.pop("files", None)
-        print(f"No TF Lite copy of {model_path.name} (the converter needs TensorFlow): run "
-              f"--calibrate-confidence --model {model_path} where TensorFlow is installed to write it")
+        log.warning(f"No TF Lite copy of {model_path.name} (the converter needs TensorFlow): run "
+                    f"--calibrate-confidence --model {model_path} where TensorFlow is installed to write it")
     write_json(card, model_path.with_suffix(".json"))

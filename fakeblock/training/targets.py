@@ -1,10 +1,14 @@
 """What the network learns to output for each training face: its label, or the annotators'
 votes, blended with teachers' scores and the FER+ votes."""
 
+import logging
+
 import numpy as np
 
 from .data import FaceDataset
 from .references import load_votes
+
+log = logging.getLogger(__name__)
 
 
 def targets(dataset: FaceDataset, label_mode: str) -> np.ndarray:
@@ -41,7 +45,7 @@ def voted_targets(targets_: np.ndarray, train: FaceDataset, votes: dict) -> np.n
 
     joined = ferplus_votes_for(train, load_votes(votes))
     found = ~np.isnan(joined).any(axis=1)
-    print(f"FER+ votes found for {found.sum()} of {len(train)} training faces")
+    log.info(f"FER+ votes found for {found.sum()} of {len(train)} training faces")
     blended = targets_.copy()
     blended[found] = (1 - votes["weight"]) * targets_[found] + votes["weight"] * joined[found]
     return blended
