@@ -50,6 +50,8 @@ class Recognizer:
         movements: each face also gets ``movements`` (51 scores, MediaPipe's
             blendshape names) and ``head_pose`` (``yaw``, ``pitch``, ``roll``).
         landmarks: each face also gets its 478 ``landmarks`` (and movements).
+        profile: a profile file (``WebCam.py --make-profile``): the faces'
+            expressions are named with it (:mod:`fakeblock.app.profiles`).
 
     Raises:
         ModelFileError: the model or its card is missing or broken.
@@ -64,14 +66,14 @@ class Recognizer:
                  detect_every: int = 5, min_confidence: float = MIN_CONFIDENCE, tta: bool = False,
                  engine: str = "lite", detector: str = "blazeface", min_size: int | None = None,
                  cascade: str | Path | None = None, scale_factor: float = 1.1, min_neighbors: int = 5,
-                 movements: bool = False, landmarks: bool = False):
+                 movements: bool = False, landmarks: bool = False, profile: str | Path | None = None):
         self.still = still
         self.pipeline = PipelineOptions(
             model=None if model is None else str(resolve_model(model)), tta=tta, engine=engine, smooth=smooth,
             detect_every=detect_every, min_confidence=min_confidence, detector=detector,
             cascade=None if cascade is None else str(cascade), scale_factor=scale_factor,
             min_neighbors=min_neighbors, min_size=min_size, movements=movements or landmarks,
-            landmarks=landmarks).build(still=still)
+            landmarks=landmarks, profile=None if profile is None else str(profile)).build(still=still)
         self.frames = 0
 
     @property
@@ -88,14 +90,15 @@ class Recognizer:
 
 
 @lru_cache(maxsize=2)
-def _photo_recognizer(model, tta: bool, min_confidence: float, movements: bool, landmarks: bool) -> Recognizer:
+def _photo_recognizer(model, tta: bool, min_confidence: float, movements: bool, landmarks: bool,
+                      profile) -> Recognizer:
     return Recognizer(model, still=True, tta=tta, min_confidence=min_confidence, movements=movements,
-                      landmarks=landmarks)
+                      landmarks=landmarks, profile=profile)
 
 
 def analyze_image(image: str | Path | np.ndarray, model: str | Path | None = None, *, tta: bool = False,
                   min_confidence: float = MIN_CONFIDENCE, movements: bool = False,
-                  landmarks: bool = False) -> list[FaceRecord]:
+                  landmarks: bool = False, profile: str | Path | None = None) -> list[FaceRecord]:
     """Every face in one photo.
 
     Args:
@@ -110,6 +113,7 @@ def analyze_image(image: str | Path | np.ndarray, model: str | Path | None = Non
             flagged ``uncertain``.
         movements, landmarks: also each face's movements and head pose (and
             landmarks), as for :class:`Recognizer`.
+        profile: a profile file, as for :class:`Recognizer`.
 
     Returns:
         The faces as dicts (see the module's docstring), largest first; an
@@ -127,13 +131,15 @@ def analyze_image(image: str | Path | np.ndarray, model: str | Path | None = Non
     if isinstance(image, (str, Path)):
         image = load_picture(image)
     model = str(resolve_model(model)) if model is not None else None
-    return _photo_recognizer(model, tta, min_confidence, movements, landmarks)(image)
+    profile = None if profile is None else str(profile)
+    return _photo_recognizer(model, tta, min_confidence, movements, landmarks, profile)(image)
 
 
 def analyze_video(path: str | Path, model: str | Path | None = None, *, smooth: int = 5,
                   min_confidence: float = MIN_CONFIDENCE, identities: bool = False, detector: str = "blazeface",
                   min_size: int | None = None, cascade: str | Path | None = None, scale_factor: float = 1.1,
-                  min_neighbors: int = 5, movements: bool = False) -> pd.DataFrame:
+                  min_neighbors: int = 5, movements: bool = False,
+                  profile: str | Path | None = None) -> pd.DataFrame:
     """The emotion timeline of a video (or a folder of images).
 
     Args:
@@ -148,6 +154,7 @@ def analyze_video(path: str | Path, model: str | Path | None = None, *, smooth: 
             are found, as for :class:`Recognizer`.
         movements: a column for each of the 51 movements, and ``yaw``,
             ``pitch``, ``roll``.
+        profile: a profile file, as for :class:`Recognizer`.
 
     Returns:
         A pandas DataFrame with the columns of the app's ``timeline.csv``: one
@@ -171,11 +178,11 @@ def analyze_video(path: str | Path, model: str | Path | None = None, *, smooth: 
     try:
         pipeline = Recognizer(model, still=source.is_still, smooth=smooth, min_confidence=min_confidence,
                               detector=detector, min_size=min_size, cascade=cascade, scale_factor=scale_factor,
-                              min_neighbors=min_neighbors, movements=movements).pipeline
+                              min_neighbors=min_neighbors, movements=movements, profile=profile).pipeline
         rows = []
         for frame in source:
             rows.extend(timeline_rows(frame, process_frame(pipeline, frame, recorder).faces))
-        timeline = to_frame(rows, pipeline.classes, movements)
+        timeline = to_frame(rows, pipeline.classes, movements or profile is not None)
         return with_identities(timeline, recorder.assign()) if recorder else timeline
     finally:
         source.close()

@@ -26,6 +26,7 @@ class EmotionClassifier:
         self.path = check_model_file(model_path)
         card = read_card(self.path)
         self.engine = make_engine(self.path, card, engine)
+        self.card = card
         if self.engine.input_shape != (48, 48, 1):
             raise ModelFileError(f"{self.path}: expects input {self.engine.input_shape}, not 48x48x1 gray faces")
         self.classes = model_classes(self.path, self.engine.outputs, card)
@@ -38,6 +39,13 @@ class EmotionClassifier:
         # Lite sizes its buffers, left at the app's most frequent batch (one face).
         for faces in (2, 1):
             self.classify_batch(np.zeros((faces, 48, 48, 1), np.float32))
+
+    @property
+    def flatbuffer(self) -> bytes:
+        """The model as TF Lite (what :class:`~fakeblock.app.profiles.FaceFeatures` reads its hidden layer from)."""
+        from .engine import lite_flatbuffer
+
+        return lite_flatbuffer(self.path, self.card)
 
     def classify_batch(self, batch: np.ndarray) -> np.ndarray:
         """``(n, 48, 48, 1)`` model inputs -> ``(n, classes)`` probabilities."""

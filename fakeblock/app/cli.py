@@ -77,6 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "--summary and the window's f key")
     p.add_argument("--landmarks", action="store_true",
                    help="with --movements, also each face's 478 landmarks in --json")
+    profiles = p.add_argument_group("profiles: a person's own expressions")
+    profiles.add_argument("--make-profile", metavar="FILE",
+                          help="make a profile from --source FOLDER, which holds a sub-folder per emotion "
+                               "(angry/, happy/ ...) of photos or videos of one person, and save it here")
+    profiles.add_argument("--profile", metavar="FILE",
+                          help="name the faces' expressions with this profile (made with --make-profile or "
+                               "the window's p key)")
     p.add_argument("--no-mirror", action="store_true",
                    help="show camera pictures as the camera sees them, not mirrored")
     videos = p.add_argument_group("a folder of videos (--source FOLDER --summary RESULTS)")
@@ -158,6 +165,8 @@ def run(args) -> int:
     """Run the app with parsed flags; returns the exit code."""
     args.model = str(check_model_file(args.model))
     read_card(args.model)  # a broken card: said now, not after the run
+    if args.make_profile:
+        return _make_profile(args)
     videos = _folder_of_videos(args.source)
     if videos:
         return _run_videos(videos, args)
@@ -168,6 +177,25 @@ def run(args) -> int:
         return _run_on(source, args)
     finally:
         source.close()
+
+
+def _make_profile(args) -> int:
+    """--make-profile FILE --source FOLDER: one line per emotion, then the file."""
+    from ..core.atomic import check_replaceable
+    from .profiles import make_profile
+
+    if not args.source or not Path(args.source).is_dir():
+        raise FakeBlockError("--make-profile needs --source FOLDER, with a sub-folder per emotion "
+                             "(angry/, happy/ ...) of photos or videos of one person")
+    check_replaceable(Path(args.make_profile))
+    print("Loading the emotion model...", file=sys.stderr, flush=True)
+    profile, counts = make_profile(args.source, pipeline_options(args).build(still=True))
+    for emotion, (faces, pictures) in counts.items():
+        print(f"{emotion}: {faces} faces from {pictures} pictures", file=sys.stderr)
+    profile.save(args.make_profile)
+    print(f"Saved the profile {args.make_profile} ({len(profile.labels)} faces, {len(counts)} emotions; "
+          "numbers the app computes, no pictures)", file=sys.stderr)
+    return 0
 
 
 def _no_window_needed(args) -> bool:
@@ -196,7 +224,8 @@ def pipeline_options(args) -> PipelineOptions:
                            detect_every=args.detect_every, min_confidence=args.min_confidence,
                            detector=args.detector, cascade=args.cascade, scale_factor=args.scale_factor,
                            min_neighbors=args.min_neighbors, min_size=args.min_size,
-                           movements=args.movements or args.landmarks, landmarks=args.landmarks)
+                           movements=args.movements or args.landmarks, landmarks=args.landmarks,
+                           profile=args.profile)
 
 
 def _folder_of_videos(spec) -> list:
@@ -315,6 +344,7 @@ def _run_on(source, args) -> int:
 
     frames = frames_with_faces = faces_found = 0
     tracks = set()
+    capture, profile_note = None, f"profile: {Path(args.profile).name}" if args.profile else None
     ended, status = "done", 0
     try:
         for frame in source:
@@ -329,13 +359,17 @@ def _run_on(source, args) -> int:
                 progress.update(1)
             clock.tick()
             if window:
+                note = capture.prompt() if capture else profile_note
+                if capture:
+                    capture.add(pipeline, frame.image, result.faces)
                 keep_going = window.show(
                     lambda mirrored, mesh: render(frame.image, result.faces, pipeline.classes, clock.fps,
                                                   mirrored=mirrored, show_help=True,
-                                                  meshes=result.meshes if mesh else None),
+                                                  meshes=result.meshes if mesh else None, note=note),
                     wait_ms=clock.wait_ms())
                 if window.mesh:  # from the next frame on
                     pipeline.read_movements()
+                capture, profile_note = _guided_capture(window, capture, pipeline, args, profile_note)
                 clock.shown()
                 if not keep_going:
                     ended = "stopped by the user"
@@ -355,6 +389,40 @@ def _run_on(source, args) -> int:
     if frames == 0 and skipped:
         raise FakeBlockError(f"{source.label}: none of the images could be read")
     return status
+
+
+#: Where the window's p key saves a profile when neither --profile nor --make-profile names a file.
+DEFAULT_PROFILE = Path("~/.config/fakeblock/profile.json")
+
+
+def _guided_capture(window, capture, pipeline, args, note):
+    """The window's p key: start a guided capture, skip an emotion (space), and
+    when the last is done save the profile and use it at once. Returns the
+    capture still running (or None) and the note the window shows."""
+    from .profiles import ProfileCapture
+
+    if window.capture_asked and capture is None:
+        pipeline.read_movements()
+        capture, window.capturing = ProfileCapture(pipeline.classes), True
+    window.capture_asked = False
+    if capture and window.skip_asked:
+        capture.skip()
+    window.skip_asked = False
+    if capture is None or capture.prompt() is not None:
+        return capture, note
+    window.capturing = False
+    path = Path(args.make_profile or args.profile or DEFAULT_PROFILE).expanduser()
+    try:
+        profile = capture.profile(pipeline.classifier.path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        profile.save(path)
+    except (FakeBlockError, OSError) as e:  # the session goes on without it
+        print(f"error: {e}", file=sys.stderr)
+        return None, note
+    pipeline.use_profile(profile)
+    counts = ", ".join(f"{e} {profile.labels.count(e)}" for e in profile.emotions)
+    print(f"Saved the profile {path} ({counts} faces) and using it", file=sys.stderr)
+    return None, f"profile: {path.name}"
 
 
 def _count(n: int, thing: str) -> str:

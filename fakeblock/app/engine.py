@@ -81,20 +81,26 @@ class LiteEngine:
         return self.interpreter.get_tensor(self.output).copy()
 
 
-def lite_interpreter(flatbuffer: bytes):
-    """A TF Lite interpreter for ``flatbuffer``: LiteRT's, else TensorFlow's, on every core."""
+def lite_interpreter(flatbuffer: bytes, keep_tensors: bool = False):
+    """A TF Lite interpreter for ``flatbuffer``: LiteRT's, else TensorFlow's, on every core.
+    ``keep_tensors``: every layer's output stays readable (without XNNPACK, which
+    fuses layers away; slower)."""
     try:  # LiteRT: TensorFlow Lite without TensorFlow
-        from ai_edge_litert.interpreter import Interpreter
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
     except ImportError:
         try:
             import tensorflow as tf
         except ImportError:
             raise MissingInstallError("no TensorFlow Lite runtime: install the app's requirements "
-                                 "(python -m pip install -r requirements.txt)") from None
-        Interpreter = tf.lite.Interpreter
+                                      "(python -m pip install -r requirements.txt)") from None
+        Interpreter, OpResolverType = tf.lite.Interpreter, tf.lite.experimental.OpResolverType
+    options = {}
+    if keep_tensors:
+        options = {"experimental_preserve_all_tensors": True,
+                   "experimental_op_resolver_type": OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES}
     with warnings.catch_warnings():  # tf.lite.Interpreter warns that it moved to LiteRT
         warnings.simplefilter("ignore")
-        return Interpreter(model_content=flatbuffer, num_threads=_threads or os.cpu_count() or 1)
+        return Interpreter(model_content=flatbuffer, num_threads=_threads or os.cpu_count() or 1, **options)
 
 
 def lite_flatbuffer(model_path: Path, card: dict | None) -> bytes:

@@ -6,7 +6,7 @@ import numpy as np
 from ..core.emotions import COLORS_BGR
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
-KEY_HELP = "q/Esc quit  s snapshot  space pause  m mirror  f face mesh"
+KEY_HELP = "q/Esc quit  s snapshot  space pause  m mirror  f face mesh  p profile"
 
 
 def _text(frame, text, origin, scale=0.5, color=(255, 255, 255), thickness=1, outline=True):
@@ -81,8 +81,14 @@ def bars_left_edge(boxes: list, frame_width: int, panel_height: int) -> int:
     return min(more_room_first, key=hidden)
 
 
-def draw_status(frame, fps: float | None, show_help: bool):
-    """Frames per second in the top-left corner, and the key help along the bottom."""
+def draw_status(frame, fps: float | None, show_help: bool, note: str | None = None):
+    """Frames per second in the top-left corner, ``note`` (a profile in use, the
+    capture's prompt) across the top, and the key help along the bottom."""
+    if note:
+        scale = max(0.6, frame.shape[1] / 900)
+        (width, _), _ = cv2.getTextSize(note, FONT, scale, 2)
+        _text(frame, note, (max(10, (frame.shape[1] - width) // 2), 30 + round(20 * scale)), scale,
+              (255, 255, 255), 2)
     if fps is not None:  # on a dark box: cheaper than outlined text, drawn every frame
         label = f"{fps:.1f} FPS"
         (width, height), baseline = cv2.getTextSize(label, FONT, 0.6, 1)
@@ -113,11 +119,12 @@ def draw_mesh(frame, landmarks: np.ndarray, movements: dict | None, box):
 
 
 def render(frame: np.ndarray, faces: list, classes, fps=None, mirrored=False, show_help=False,
-           meshes: dict | None = None):
+           meshes: dict | None = None, note: str | None = None):
     """A copy of ``frame`` (BGR) with all faces drawn; ``faces`` as in the JSON
     output (``box``, ``emotion``, ``confidence``, ``scores``, ``track``).
     ``mirrored`` flips the picture (selfie view); the boxes follow. ``meshes``
-    (track -> landmarks): drawn with each face's strongest movements."""
+    (track -> landmarks): drawn with each face's strongest movements; ``note``:
+    a line across the top (a profile in use, the capture's prompt)."""
     canvas = cv2.flip(frame, 1) if mirrored else frame.copy()
     for face in faces:
         landmarks = (meshes or {}).get(face.get("track"))
@@ -139,5 +146,5 @@ def render(frame: np.ndarray, faces: list, classes, fps=None, mirrored=False, sh
         title = f"face #{faces[0]['track']}" if several and faces[0].get("track") is not None else None
         draw_bars(canvas, [faces[0]["scores"][c] for c in classes], classes,
                   origin=(left + 4, 40 + (BAR_ROW if title else 0)), title=title)
-    draw_status(canvas, fps, show_help)
+    draw_status(canvas, fps, show_help, note)
     return canvas

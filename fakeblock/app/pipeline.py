@@ -82,6 +82,7 @@ class EmotionPipeline:
         self.detector, self.classifier = detector, classifier
         self.min_confidence, self.smooth, self.detect_every = min_confidence, smooth, detect_every
         self.movements, self.landmarks = None, False  # a MovementReader: read_movements()
+        self.profile, self.features = None, None  # use_profile(); the network's hidden layer, for profiles
         self.restart()
 
     def restart(self):
@@ -107,7 +108,33 @@ class EmotionPipeline:
         tracks = self.tracker.update(index, boxes, scores, [face_picture(image, box) for box in boxes])
         faces = [face_record(t, self.classes, self.min_confidence) for t in tracks]
         meshes = self._add_movements(image, faces, still=new_scene) if self.movements is not None else {}
+        if self.profile is not None:
+            self._apply_profile(image, faces)
         return FrameResult(faces, (time.perf_counter() - started) * 1000, self.classes, meshes)
+
+    def use_profile(self, profile):
+        """Name each face's expression with ``profile`` (a
+        :class:`~fakeblock.app.profiles.Profile`) from the next frame on; None: without."""
+        if profile is not None:
+            self.read_movements()
+        self.profile = profile
+
+    def describe(self, image: np.ndarray, face: dict) -> np.ndarray:
+        """A face (with its movements) as a profile sees it (:func:`~fakeblock.app.profiles.describe`)."""
+        from .profiles import FaceFeatures, describe
+
+        if self.features is None:
+            self.features = FaceFeatures(self.classifier.flatbuffer, self.classifier.path)
+        return describe(self.features(image, face["box"]), face["movements"])
+
+    def _apply_profile(self, image: np.ndarray, faces: list):
+        for face in faces:
+            if face.get("movements") is None:  # no mesh: the network's scores stand
+                continue
+            scores = self.profile.scores(self.describe(image, face), face["scores"])
+            best = max(scores, key=scores.get)
+            face.update(scores={e: round(float(s), 4) for e, s in scores.items()}, emotion=best,
+                        confidence=round(float(scores[best]), 4), uncertain=bool(scores[best] < self.min_confidence))
 
     def read_movements(self, landmarks: bool = False):
         """From the next frame on, also read each face's movements (and its
@@ -161,7 +188,8 @@ class PipelineOptions:
     ``blazeface`` or ``haar``, with the Haar cascade's ``cascade``,
     ``scale_factor`` and ``min_neighbors``; ``min_size``: smallest face side;
     ``movements``: each face's movements and head pose
-    (:mod:`fakeblock.app.movements`); ``landmarks``: its 478 landmarks too.
+    (:mod:`fakeblock.app.movements`); ``landmarks``: its 478 landmarks too;
+    ``profile``: a profile file (:mod:`fakeblock.app.profiles`) names the faces' expressions.
     """
 
     model: str | None = None
@@ -177,6 +205,7 @@ class PipelineOptions:
     min_size: int | None = None
     movements: bool = False
     landmarks: bool = False
+    profile: str | None = None
 
     def build(self, still: bool = False) -> "EmotionPipeline":
         """The pipeline: the one place that assembles detector, classifier and
@@ -197,6 +226,10 @@ class PipelineOptions:
         pipeline = EmotionPipeline(finder, classifier, self.smooth, self.detect_every, self.min_confidence)
         if self.movements or self.landmarks:
             pipeline.read_movements(self.landmarks)
+        if self.profile:
+            from .profiles import load_profile
+
+            pipeline.use_profile(load_profile(self.profile, classifier.path))
         return pipeline
 
 

@@ -27,7 +27,7 @@ def display_available() -> bool:
 
 #: Keys of the window and what they do.
 KEYS = {ord("q"): "quit", 27: "quit", ord("s"): "snapshot", ord(" "): "pause", ord("m"): "mirror",
-        ord("f"): "mesh"}
+        ord("f"): "mesh", ord("p"): "profile"}
 PAUSED_POLL_MS = 50
 
 
@@ -41,7 +41,8 @@ def opencv_has_gui() -> bool:
 
 class Window:
     """The live window and its keys: q/Esc quit, s snapshot, space pause, m mirror,
-    f the face's mesh and strongest movements.
+    f the face's mesh and strongest movements, p a profile's guided capture
+    (``capture_asked``; while ``capturing``, space skips an emotion: ``skip_asked``).
 
     The window opens at the size of the first frame it shows (and stays
     resizable). ``wait_key`` is OpenCV's ``waitKey`` unless a test drives the keys.
@@ -56,6 +57,7 @@ class Window:
                                  "install opencv-python, or run with --headless")
         self.mirrored, self.wait_key, self.snapshot_folder = mirrored, wait_key, snapshot_folder
         self.mesh = False  # the f key: each face's mesh and strongest movements
+        self.capturing = self.capture_asked = self.skip_asked = False
         self.opened = False
 
     def _display(self, canvas):
@@ -91,6 +93,10 @@ class Window:
                 self.mesh ^= action == "mesh"
                 canvas = draw(self.mirrored, self.mesh)
                 self._display(canvas)
+            elif action == "profile" and not self.capturing:
+                self.capture_asked = True
+            elif action == "pause" and self.capturing:
+                self.skip_asked = True
             elif action == "pause":
                 paused = not paused
             if not paused:

@@ -1,0 +1,233 @@
+"""A profile: what FakeBlock learns of one person's expressions from a few
+labelled pictures of them, to name that person's expressions better.
+
+A face is described by what the app computes of it, never by its pixels: the
+emotion network's last hidden layer (256 numbers, the face and its mirror image
+averaged) and the face's 51 movements (:mod:`fakeblock.app.movements`). A
+profile keeps these for each labelled face, and names a new face's expression
+by its nearest example (each number scaled by its spread among the examples).
+Measured on posed-dev, one performer at a time with two photos of each
+expression to make the profile: 75 % right against 59.5 % without
+(docs/app.md, "Profiles"). Emotions the profile has no example of are left to
+the network.
+"""
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..core.atomic import write_json
+from ..core.errors import InputError, ModelFileError
+from ..core.modelfile import file_sha256
+from ..core.preprocess import faces_to_batch, to_gray
+
+PROFILE_VERSION = 1
+#: The hidden layer a profile reads, by the name Keras gives it in the default network.
+HIDDEN_LAYER = "dense2_relu"
+#: How sharply the distances to each emotion's nearest example become scores:
+#: chosen on posed-dev for the confidence's calibration (docs/app.md, "Profiles").
+TEMPERATURE = 0.15
+
+
+class FaceFeatures:
+    """The emotion network's last hidden layer for face boxes, run by TF Lite
+    with every tensor kept (no XNNPACK: it would fuse the layer away)."""
+
+    def __init__(self, flatbuffer: bytes, where):
+        from .engine import lite_interpreter
+
+        self.interpreter = lite_interpreter(flatbuffer, keep_tensors=True)
+        self.interpreter.allocate_tensors()
+        hidden = [d for d in self.interpreter.get_tensor_details()
+                  if HIDDEN_LAYER in d["name"] and tuple(d["shape"])[-1] == 256]
+        if not hidden:
+            raise ModelFileError(f"{where}: profiles need a model of the default network (no {HIDDEN_LAYER} layer)")
+        self.hidden = hidden[-1]["index"]
+        self.input = self.interpreter.get_input_details()[0]["index"]
+
+    def __call__(self, image: np.ndarray, box) -> np.ndarray:
+        face = faces_to_batch(to_gray(image), [box])
+        layers = []
+        for picture in (face, face[:, :, ::-1]):  # the face and its mirror image
+            self.interpreter.set_tensor(self.input, np.ascontiguousarray(picture))
+            self.interpreter.invoke()
+            layers.append(self.interpreter.get_tensor(self.hidden)[0].copy())
+        return np.mean(layers, axis=0)
+
+
+def describe(hidden: np.ndarray, movements: dict) -> np.ndarray:
+    """A face as a profile sees it: the hidden layer, then the movements."""
+    from .movements import MOVEMENTS
+
+    return np.concatenate([hidden, [movements[m] for m in MOVEMENTS]]).astype(np.float32)
+
+
+@dataclass
+class Profile:
+    """One person's labelled faces, as numbers (``examples``, one row each, and
+    their ``labels``), made with the model whose SHA-256 is ``model_sha256``."""
+
+    examples: np.ndarray
+    labels: list
+    model: str
+    model_sha256: str
+
+    @property
+    def emotions(self) -> list:
+        """The emotions the profile has examples of."""
+        return sorted(set(self.labels), key=self.labels.index)
+
+    def scores(self, features: np.ndarray, network: dict) -> dict:
+        """A face's scores with the profile: among the emotions it has examples
+        of, the nearest examples decide; the network's share of the others is kept."""
+        scale = self.examples.std(axis=0) + 1e-3
+        distances = np.sqrt((((self.examples - features) / scale) ** 2).mean(axis=1))
+        nearest = {e: min(d for d, label in zip(distances, self.labels) if label == e) for e in self.emotions}
+        best = min(nearest.values())
+        weights = {e: math.exp(-(d - best) / TEMPERATURE) for e, d in nearest.items()}
+        known = sum(network[e] for e in self.emotions if e in network)
+        total = sum(weights.values())
+        return {e: (known * weights[e] / total if e in weights else s) for e, s in network.items()}
+
+    def save(self, path):
+        """Write the profile as versioned JSON, atomically (numbers only, no picture)."""
+        write_json({"fakeblock_profile": PROFILE_VERSION, "model": self.model, "model_sha256": self.model_sha256,
+                    "labels": self.labels, "examples": self.examples.round(5).tolist()}, Path(path))
+
+
+def load_profile(path, model_path) -> Profile:
+    """The profile at ``path``, checked: one line naming the file for one that
+    is empty, tampered with, of another version or made with another model."""
+    from .movements import MOVEMENTS
+
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise InputError(f"{path}: cannot read the profile ({e.strerror})") from None
+    except (ValueError, RecursionError):
+        raise InputError(f"{path}: not a FakeBlock profile (not JSON)") from None
+    if not isinstance(data, dict) or "fakeblock_profile" not in data:
+        raise InputError(f"{path}: not a FakeBlock profile")
+    if data["fakeblock_profile"] != PROFILE_VERSION:
+        raise InputError(f"{path}: a version {data['fakeblock_profile']!r} profile; this FakeBlock reads version "
+                         f"{PROFILE_VERSION}: make it again with --make-profile")
+    try:
+        examples = np.asarray(data["examples"], dtype=np.float32)
+        labels = [str(label) for label in data["labels"]]
+    except (KeyError, TypeError, ValueError):
+        raise InputError(f"{path}: a damaged profile (its examples are not numbers)") from None
+    if examples.ndim != 2 or examples.shape != (len(labels), 256 + len(MOVEMENTS)) or not len(labels):
+        raise InputError(f"{path}: a damaged or empty profile (no examples of the expected size)")
+    if not np.isfinite(examples).all():
+        raise InputError(f"{path}: a damaged profile (a number that is not finite)")
+    if data.get("model_sha256") != file_sha256(model_path):
+        raise InputError(f"{path}: made with another model ({data.get('model')}); make it again with --model "
+                         f"{Path(model_path).stem}, or run with the model it was made with")
+    return Profile(examples, labels, str(data.get("model")), data["model_sha256"])
+
+
+#: A video's frames a profile takes: one in this many (about six a second at 30 fps).
+VIDEO_FRAME_STEP = 5
+
+
+def make_profile(folder, pipeline) -> tuple:
+    """A profile from ``folder``: one sub-folder per emotion (FER2013's names,
+    as the model has them), holding photos or videos of one person; ``pipeline``
+    an :class:`~fakeblock.app.pipeline.EmotionPipeline` of the model to use.
+    Returns the profile and, per emotion, ``(faces, pictures)`` used. One line
+    for a folder with no face, a picture of two people, or an unknown emotion."""
+    from .sources import VideoSource, open_source
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"{folder}: a profile is made from a folder with a sub-folder per emotion")
+    subfolders = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not subfolders:
+        raise InputError(f"{folder}: no sub-folders; put each expression's pictures in one named after it "
+                         f"({', '.join(pipeline.classes)})")
+    for sub in subfolders:
+        if sub.name not in pipeline.classes:
+            raise InputError(f"{sub}: '{sub.name}' is not an emotion of the model ({', '.join(pipeline.classes)})")
+    pipeline.read_movements()
+    examples, labels, counts = [], [], {}
+    for sub in subfolders:
+        pictures = faces = 0
+        for file in sorted(p for p in sub.iterdir() if p.is_file() and not p.name.startswith(".")):
+            source = open_source(str(file))
+            try:
+                step = VIDEO_FRAME_STEP if isinstance(source, VideoSource) else 1
+                for frame in source:
+                    if frame.index % step:
+                        continue
+                    pictures += 1
+                    found = pipeline.process(frame.image, frame.index, new_scene=True).faces
+                    where = file if source.is_still else f"{file}, frame {frame.index}"
+                    if len(found) > 1:
+                        raise InputError(f"{where}: {len(found)} faces; a profile is of one person, alone "
+                                         "in each picture")
+                    if found and found[0].get("movements") is not None:
+                        examples.append(pipeline.describe(frame.image, found[0]))
+                        labels.append(sub.name)
+                        faces += 1
+            finally:
+                source.close()
+        if not faces:
+            raise InputError(f"{sub}: no face found in its {pictures} pictures")
+        counts[sub.name] = (faces, pictures)
+    model = pipeline.classifier.path
+    return Profile(np.asarray(examples), labels, model.name, file_sha256(model)), counts
+
+
+class ProfileCapture:
+    """The window's guided capture (the p key): each emotion in turn, a moment
+    to get ready, then ``seconds`` of the face showing it; the user may skip
+    one (space). ``clock``: seconds, monotonic (a test passes its own)."""
+
+    def __init__(self, emotions, seconds: float = 3.0, ready: float = 1.5, clock=None):
+        import time
+
+        self.emotions, self.seconds, self.ready = list(emotions), seconds, ready
+        self.clock = clock or time.monotonic
+        self.current, self.started = 0, self.clock()
+        self.examples, self.labels = [], []
+
+    @property
+    def done(self) -> bool:
+        return self.current >= len(self.emotions)
+
+    def _advance(self):
+        if not self.done and self.clock() - self.started >= self.ready + self.seconds:
+            self.current, self.started = self.current + 1, self.clock()
+
+    def prompt(self) -> str | None:
+        """What the window shows now ("Show: angry  2"), or None once done."""
+        self._advance()
+        if self.done:
+            return None
+        left = self.ready + self.seconds - (self.clock() - self.started)
+        return f"Show: {self.emotions[self.current]}  {math.ceil(left)}  (space skips)"
+
+    def skip(self):
+        """Leave out the emotion shown now (the network keeps it)."""
+        if not self.done:
+            self.current, self.started = self.current + 1, self.clock()
+
+    def add(self, pipeline, image: np.ndarray, faces: list):
+        """Keep this frame's face while an emotion is being shown (after the
+        moment to get ready); frames with no face, or several, are passed over."""
+        self._advance()
+        if self.done or self.clock() - self.started < self.ready or len(faces) != 1:
+            return
+        if faces[0].get("movements") is not None:
+            self.examples.append(pipeline.describe(image, faces[0]))
+            self.labels.append(self.emotions[self.current])
+
+    def profile(self, model_path) -> Profile:
+        """The profile captured; one line where no face was seen at all."""
+        if not self.labels:
+            raise InputError("the capture saw no face: nothing to make a profile of")
+        return Profile(np.asarray(self.examples), self.labels, Path(model_path).name, file_sha256(model_path))
