@@ -121,10 +121,10 @@ def test_the_guided_capture_shows_each_emotion_keeps_its_faces_and_skips(photos)
     image = cv2.imread(str(photos / "astronaut.png"))
     faces = pipeline.process(image, 0, new_scene=True).faces
     clock = Clock()
-    capture = ProfileCapture(["happy", "sad", "neutral"], seconds=2, ready=1, clock=clock)
+    capture = ProfileCapture(["happy", "sad", "neutral"], seconds=2, ready=1, every=0.5, clock=clock)
     assert capture.prompt() == "Show: happy  3  (space skips)"
     capture.add(pipeline, image, faces)  # getting ready: not kept
-    for clock.now in (1.2, 2.5):
+    for clock.now in (1.2, 1.4, 2.5):  # 1.4: too soon after the last face kept
         capture.add(pipeline, image, faces)
     clock.now = 3.1
     assert capture.prompt().startswith("Show: sad")

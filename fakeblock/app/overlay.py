@@ -83,12 +83,12 @@ def bars_left_edge(boxes: list, frame_width: int, panel_height: int) -> int:
 
 def draw_status(frame, fps: float | None, show_help: bool, note: str | None = None):
     """Frames per second in the top-left corner, ``note`` (a profile in use, the
-    capture's prompt) across the top, and the key help along the bottom."""
+    capture's prompt) centred above the bottom line, and the key help along the bottom."""
     if note:
         scale = max(0.6, frame.shape[1] / 900)
         (width, _), _ = cv2.getTextSize(note, FONT, scale, 2)
-        _text(frame, note, (max(10, (frame.shape[1] - width) // 2), 30 + round(20 * scale)), scale,
-              (255, 255, 255), 2)
+        _text(frame, note, (max(10, (frame.shape[1] - width) // 2), frame.shape[0] - 20 - round(25 * scale)),
+              scale, (255, 255, 255), 2)
     if fps is not None:  # on a dark box: cheaper than outlined text, drawn every frame
         label = f"{fps:.1f} FPS"
         (width, height), baseline = cv2.getTextSize(label, FONT, 0.6, 1)

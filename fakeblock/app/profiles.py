@@ -184,15 +184,16 @@ def make_profile(folder, pipeline) -> tuple:
 
 class ProfileCapture:
     """The window's guided capture (the p key): each emotion in turn, a moment
-    to get ready, then ``seconds`` of the face showing it; the user may skip
-    one (space). ``clock``: seconds, monotonic (a test passes its own)."""
+    to get ready, then ``seconds`` of the face showing it, a face kept every
+    ``every`` seconds; the user may skip one (space). ``clock``: seconds,
+    monotonic (a test passes its own)."""
 
-    def __init__(self, emotions, seconds: float = 3.0, ready: float = 1.5, clock=None):
+    def __init__(self, emotions, seconds: float = 3.0, ready: float = 1.5, every: float = 0.25, clock=None):
         import time
 
-        self.emotions, self.seconds, self.ready = list(emotions), seconds, ready
+        self.emotions, self.seconds, self.ready, self.every = list(emotions), seconds, ready, every
         self.clock = clock or time.monotonic
-        self.current, self.started = 0, self.clock()
+        self.current, self.started, self.kept_at = 0, self.clock(), -math.inf
         self.examples, self.labels = [], []
 
     @property
@@ -220,11 +221,13 @@ class ProfileCapture:
         """Keep this frame's face while an emotion is being shown (after the
         moment to get ready); frames with no face, or several, are passed over."""
         self._advance()
-        if self.done or self.clock() - self.started < self.ready or len(faces) != 1:
+        now = self.clock()
+        if self.done or now - self.started < self.ready or now - self.kept_at < self.every or len(faces) != 1:
             return
         if faces[0].get("movements") is not None:
             self.examples.append(pipeline.describe(image, faces[0]))
             self.labels.append(self.emotions[self.current])
+            self.kept_at = now
 
     def profile(self, model_path) -> Profile:
         """The profile captured; one line where no face was seen at all."""
