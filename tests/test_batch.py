@@ -139,3 +139,32 @@ def test_ctrl_c_keeps_every_finished_video(tmp_path, astronaut_face, trained_mod
     assert sorted(p.name for p in results.iterdir()) == ["index.csv", "take0"]  # no half-written folder
     index = pd.read_csv(results / "index.csv")
     assert list(index["status"]) == ["done"] and index["frames"][0] == 2
+
+
+@pytest.mark.parametrize("overlap", ["different videos", "the same videos"])
+def test_two_runs_at_once_into_one_results_folder_lose_nothing(tmp_path, recordings, trained_model, overlap):
+    """Two people (or a cron job and a person) run into the same results at once:
+    index.csv holds every video's row once when both have ended."""
+    videos = sorted(recordings.glob("session*.avi"))
+    if overlap == "different videos":
+        sources = [tmp_path / "first", tmp_path / "second"]
+        for source, share in zip(sources, [videos[:2], videos[2:]]):
+            source.mkdir()
+            for video in share:
+                (source / video.name).symlink_to(video)
+    else:
+        sources = [tmp_path / "both"] * 2
+        sources[0].mkdir()
+        for video in videos:
+            (sources[0] / video.name).symlink_to(video)
+    results = tmp_path / "results"
+    runs = [subprocess.Popen([sys.executable, str(ROOT / "WebCam.py"), "--source", str(source), "--summary",
+                              str(results), "--jobs", "1", "--model", str(trained_model)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for source in sources]
+    for run in runs:
+        _, stderr = run.communicate(timeout=240)
+        assert run.returncode == 0, stderr
+    index = pd.read_csv(results / "index.csv")
+    assert sorted(index["path"].map(lambda p: p.rsplit("/", 1)[-1])) == [v.name for v in videos]
+    assert (index["status"] == "done").all() and sorted(index["frames"]) == [12, 16, 20]
+    assert sorted(p.name for p in results.iterdir()) == ["index.csv", "session0", "session1", "session2"]

@@ -20,6 +20,7 @@ import re
 import shutil
 import socket
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -139,10 +140,24 @@ def _partial_folder(final: Path) -> Path:
 
 
 def _remove_partial_folders(finals):
-    """Remove what workers that were stopped (or killed earlier) left half-written."""
+    """Remove what workers that were stopped (or killed earlier) left half-written;
+    not what a worker still running writes (another run's, into the same results)."""
     for final in finals:
         for partial in final.parent.glob(f".{glob.escape(final.name)}.partial-*"):
-            shutil.rmtree(partial, ignore_errors=True)
+            pid = partial.name.rsplit("-", 1)[-1]
+            if not (pid.isdigit() and int(pid) != os.getpid() and _running(int(pid))):
+                shutil.rmtree(partial, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # it exists (another user's), or this system cannot tell: leave its folder
+    return True
 
 
 @functools.lru_cache(maxsize=1)
@@ -237,7 +252,23 @@ def _index(videos, rows) -> pd.DataFrame:
 
 
 def _write_index(out: Path, videos, rows):
-    write_text(out / "index.csv", _index(videos, rows).to_csv(index=False))
+    """Write ``index.csv``: this run's rows merged into what is there, under a
+    lock, so that runs into the same results at once keep each other's rows."""
+    from filelock import FileLock
+
+    ours = _index(videos, rows)
+    # the lock lives outside the results, which then hold only what they should
+    key = hashlib.sha1(os.fsencode(out.resolve())).hexdigest()[:16]
+    with FileLock(Path(tempfile.gettempdir()) / f"fakeblock-index-{key}.lock"):
+        try:
+            theirs = pd.read_csv(out / "index.csv", dtype=str, keep_default_na=False)
+        except (OSError, ValueError, pd.errors.ParserError):
+            theirs = pd.DataFrame(columns=INDEX_COLUMNS)
+        if list(theirs.columns) != INDEX_COLUMNS:
+            theirs = pd.DataFrame(columns=INDEX_COLUMNS)
+        kept = theirs[~theirs["path"].isin(ours["path"])]
+        merged = pd.concat([kept, ours.astype(object)], ignore_index=True) if len(kept) else ours
+        write_text(out / "index.csv", merged.to_csv(index=False))
 
 
 def _progress(total: int, done: int):
