@@ -15,6 +15,7 @@ the network.
 import json
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -75,6 +76,16 @@ class Profile:
     model: str
     model_sha256: str
 
+    @classmethod
+    def made_with(cls, examples: list, labels: list, model_path) -> "Profile":
+        """A profile of ``examples`` made with the model at ``model_path``."""
+        return cls(np.asarray(examples), list(labels), Path(model_path).name, file_sha256(model_path))
+
+    @cached_property
+    def scale(self) -> np.ndarray:
+        """Each number's spread among the examples: what distances are measured in."""
+        return self.examples.std(axis=0) + 1e-3
+
     @property
     def emotions(self) -> list:
         """The emotions the profile has examples of."""
@@ -83,8 +94,7 @@ class Profile:
     def scores(self, features: np.ndarray, network: dict) -> dict:
         """A face's scores with the profile: among the emotions it has examples
         of, the nearest examples decide; the network's share of the others is kept."""
-        scale = self.examples.std(axis=0) + 1e-3
-        distances = np.sqrt((((self.examples - features) / scale) ** 2).mean(axis=1))
+        distances = np.sqrt((((self.examples - features) / self.scale) ** 2).mean(axis=1))
         nearest = {e: min(d for d, label in zip(distances, self.labels) if label == e) for e in self.emotions}
         best = min(nearest.values())
         weights = {e: math.exp(-(d - best) / TEMPERATURE) for e, d in nearest.items()}
@@ -178,8 +188,7 @@ def make_profile(folder, pipeline) -> tuple:
         if not faces:
             raise InputError(f"{sub}: no face found in its {pictures} pictures")
         counts[sub.name] = (faces, pictures)
-    model = pipeline.classifier.path
-    return Profile(np.asarray(examples), labels, model.name, file_sha256(model)), counts
+    return Profile.made_with(examples, labels, pipeline.classifier.path), counts
 
 
 class ProfileCapture:
@@ -233,4 +242,4 @@ class ProfileCapture:
         """The profile captured; one line where no face was seen at all."""
         if not self.labels:
             raise InputError("the capture saw no face: nothing to make a profile of")
-        return Profile(np.asarray(self.examples), self.labels, Path(model_path).name, file_sha256(model_path))
+        return Profile.made_with(self.examples, self.labels, model_path)
