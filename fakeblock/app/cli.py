@@ -191,7 +191,7 @@ def _make_profile(args) -> int:
     print("Loading the emotion model...", file=sys.stderr, flush=True)
     profile, counts = make_profile(args.source, pipeline_options(args).build(still=True))
     for emotion, (faces, pictures) in counts.items():
-        print(f"{emotion}: {faces} faces from {pictures} pictures", file=sys.stderr)
+        print(f"{emotion}: {_count(faces, 'face')} from {_count(pictures, 'picture')}", file=sys.stderr)
     profile.save(args.make_profile)
     print(f"Saved the profile {args.make_profile} ({len(profile.labels)} faces, {len(counts)} emotions; "
           "numbers the app computes, no pictures)", file=sys.stderr)
