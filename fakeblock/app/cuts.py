@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..core.preprocess import to_gray
+from ..core.preprocess import square_crop, to_gray
 
 #: Bhattacharyya distance between the colour histograms of two frames above
 #: which the second begins a new shot: within a shot of the stage clip at most
@@ -78,9 +78,8 @@ def face_picture(image: np.ndarray, box) -> FacePicture:
     """The :class:`FacePicture` of the face in ``box`` of a BGR (or gray) frame."""
     x, y, w, h = box
     side = round(FACE_PICTURE * (1 + 2 * FACE_MARGIN))
-    scale = side / ((1 + 2 * FACE_MARGIN) * max(w, h))
-    to_picture = np.array([[scale, 0, side / 2 - scale * (x + w / 2)], [0, scale, side / 2 - scale * (y + h / 2)]])
-    small = cv2.warpAffine(image, to_picture, (side, side), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+    small, _ = square_crop(image, (x + w / 2, y + h / 2), (1 + 2 * FACE_MARGIN) * max(w, h), side,
+                           interpolation=cv2.INTER_AREA, border=cv2.BORDER_REPLICATE)
     inner = round(FACE_PICTURE * FACE_MARGIN)
     pixels = to_gray(small).astype(np.float32)
     return FacePicture((pixels - pixels.mean()) / (pixels.std() + 1e-6),

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..core.errors import ModelFileError
 from ..core.modelfile import MODEL_DIR, file_sha256
-from ..core.preprocess import to_rgb
+from ..core.preprocess import square_crop, to_rgb
 from ..core.quiet_imports import stderr_silenced
 from .blazeface import HAAR_RAISE, HAAR_SCALE
 from .engine import lite_interpreter
@@ -157,13 +157,7 @@ class MovementReader:
     def _landmarks(self, image, centre, side: float, angle: float) -> np.ndarray | None:
         """478 landmarks in the picture's pixels, from the square crop of ``side``
         pixels around ``centre`` turned by ``angle``; None where no face is seen."""
-        cos, sin = math.cos(angle), math.sin(angle)
-        scale = CROP / side
-        # picture -> crop: turn by -angle about the centre, scale, move to the crop's middle
-        to_crop = np.array([[cos * scale, sin * scale, 0.0], [-sin * scale, cos * scale, 0.0]])
-        to_crop[:, 2] = CROP / 2 - to_crop[:, :2] @ np.asarray(centre)
-        crop = cv2.warpAffine(to_rgb(image), to_crop, (CROP, CROP), flags=cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        crop, to_crop = square_crop(to_rgb(image), centre, side, CROP, angle)
         self.mesh.set_tensor(self.mesh.get_input_details()[0]["index"],
                              (crop.astype(np.float32) / 255.0)[np.newaxis])
         self.mesh.invoke()
@@ -174,7 +168,7 @@ class MovementReader:
         to_picture = cv2.invertAffineTransform(to_crop)
         landmarks = np.empty_like(points)
         landmarks[:, :2] = points[:, :2] @ to_picture[:, :2].T + to_picture[:, 2]
-        landmarks[:, 2] = points[:, 2] / scale
+        landmarks[:, 2] = points[:, 2] * side / CROP
         return landmarks
 
     def _movements(self, landmarks: np.ndarray) -> dict:

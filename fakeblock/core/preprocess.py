@@ -1,5 +1,7 @@
 """Face crop -> model input. Training, evaluation and the app all use this."""
 
+import math
+
 import cv2
 import numpy as np
 
@@ -50,6 +52,18 @@ def crop_face(gray: np.ndarray, box) -> np.ndarray:
     interpolation = cv2.INTER_AREA if face.shape[0] > FACE_SIZE else cv2.INTER_LINEAR
     face = cv2.resize(face, (FACE_SIZE, FACE_SIZE), interpolation=interpolation)
     return face.astype(np.float32)
+
+
+def square_crop(image: np.ndarray, centre, side: float, size: int, angle: float = 0.0,
+                interpolation: int = cv2.INTER_LINEAR, border: int = cv2.BORDER_CONSTANT) -> tuple:
+    """The square of ``side`` pixels around ``centre`` (x, y) of ``image``, turned
+    by ``angle`` (radians, clockwise as y points down), as a ``size`` x ``size``
+    picture. Returns the picture and the 2x3 matrix from the image's pixels to it."""
+    cos, sin, scale = math.cos(angle), math.sin(angle), size / side
+    to_crop = np.array([[cos * scale, sin * scale, 0.0], [-sin * scale, cos * scale, 0.0]])
+    to_crop[:, 2] = size / 2 - to_crop[:, :2] @ np.asarray(centre, dtype=float)
+    return cv2.warpAffine(image, to_crop, (size, size), flags=interpolation, borderMode=border,
+                          borderValue=0), to_crop
 
 
 def faces_to_batch(gray: np.ndarray, boxes) -> np.ndarray:
