@@ -23,6 +23,7 @@ from .overlay import render
 from .pipeline import DETECTORS, MIN_CONFIDENCE, PipelineOptions
 from .sinks import ImageSink, JsonLinesSink, VideoSink, Window, display_available
 from .sources import CameraStopped, open_source
+from .storage import is_url, join, url_name
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,10 @@ def check_args(p: argparse.ArgumentParser, args):
     if args.cascade and args.detector == "blazeface":
         p.error("--cascade is a Haar cascade: use it with --detector haar")
     args.detector = args.detector or ("haar" if args.cascade else "blazeface")
+    for flag in ("output", "json", "make_profile", "profile", "cascade", "model"):
+        if is_url(getattr(args, flag)):
+            p.error(f"--{flag.replace('_', '-')} {getattr(args, flag)}: a path on this machine "
+                    "(object storage URLs are for --source and --summary)")
     if args.source and args.source not in ("demo",) and not args.source.isdigit():
         for flag in ("output", "json", "summary"):
             target = getattr(args, flag)
@@ -167,16 +172,47 @@ def run(args) -> int:
     read_card(args.model)  # a broken card: said now, not after the run
     if args.make_profile:
         return _make_profile(args)
+    if is_url(args.source):
+        return _run_from_storage(args)
     videos = _folder_of_videos(args.source)
     if videos:
         return _run_videos(videos, args)
+    return _run_source(args.source, args)
+
+
+def _run_source(spec, args) -> int:
+    """One source (a camera, the demo, a video, photos): frames in, outputs out."""
+    from .storage import results_folder
+
     args.headless = args.headless or _no_window_needed(args)
     _say_if_nothing_saved(args)
-    source = open_source(args.source, loop_demo=not args.headless)
+    source = open_source(spec, loop_demo=not args.headless)
     try:
-        return _run_on(source, args)
+        with results_folder(args.summary) as summary:
+            return _run_on(source, args, summary)
     finally:
         source.close()
+
+
+def _run_from_storage(args) -> int:
+    """``--source URL``: a folder of videos runs as many videos (each worker copies
+    its own); a video, a photo or a folder of photos is copied here for the run."""
+    from ..core.images import IMAGE_SUFFIXES
+    from .storage import entries, local_copies
+    from .videos import VIDEO_SUFFIXES
+
+    kind, files = entries(args.source)
+    videos = [f for f in files if url_name(f).suffix.lower() in VIDEO_SUFFIXES]
+    images = [f for f in files if url_name(f).suffix.lower() in IMAGE_SUFFIXES]
+    if kind == "file":
+        with local_copies(files) as folder:
+            return _run_source(str(folder / url_name(args.source).name), args)
+    if videos and not images:
+        return _run_videos(videos, args)
+    if not images:
+        raise FakeBlockError(f"{args.source}: no videos or photos in this folder")
+    with local_copies(images, url_name(args.source).name) as folder:
+        return _run_source(str(folder), args)
 
 
 def _make_profile(args) -> int:
@@ -261,7 +297,7 @@ def _run_videos(videos: list, args) -> int:
     for error in failed["error"]:
         print(f"error: {error}", file=sys.stderr)
     print(f"{videos_report(len(index), len(index.attrs['skipped']), len(failed))}; index: "
-          f"{Path(args.summary) / 'index.csv'}", file=sys.stderr)
+          f"{index.attrs['index']}", file=sys.stderr)
     return 1 if len(failed) else 0
 
 
@@ -286,15 +322,17 @@ class Outputs:
     window: Window | None = None
     identities: IdentityRecorder | None = None
     timeline: object = None  # the TimelineRecorder among the sinks, if any
+    summary: str | None = None  # where its files go, as the user named it (a folder or a URL)
 
 
-def _open_outputs(source, args) -> Outputs:
-    """The outputs the flags ask for, each checked before the model loads."""
+def _open_outputs(source, args, summary) -> Outputs:
+    """The outputs the flags ask for, each checked before the model loads;
+    ``summary``: the local folder the timeline is written in."""
     from .timeline import TimelineRecorder
 
     identities = IdentityRecorder() if args.identities else None
-    timeline = (TimelineRecorder(Path(args.summary), source.label, fps=source.fps, identities=identities)
-                if args.summary else None)
+    timeline = (TimelineRecorder(Path(summary), source.label, fps=source.fps, identities=identities)
+                if summary else None)
     sinks = [timeline] if timeline else []
     if args.json:
         sinks.append(JsonLinesSink(args.json, identities))
@@ -303,7 +341,7 @@ def _open_outputs(source, args) -> Outputs:
         sinks.append(ImageSink(path, single=source.total == 1 and not source.path.is_dir())
                      if source.is_still else VideoSink(path, source.fps))
     window = None if args.headless else Window(mirrored=source.is_camera and not args.no_mirror)
-    return Outputs(sinks, window, identities, timeline)
+    return Outputs(sinks, window, identities, timeline, args.summary)
 
 
 class FrameClock:
@@ -329,8 +367,8 @@ class FrameClock:
         self.due = max(self.due, time.perf_counter())  # after a pause, play on from here
 
 
-def _run_on(source, args) -> int:
-    outputs = _open_outputs(source, args)
+def _run_on(source, args, summary) -> int:
+    outputs = _open_outputs(source, args, summary)
     window = outputs.window
     print("Loading the emotion model...", file=sys.stderr, flush=True)
 
@@ -453,7 +491,8 @@ def _close(outputs: Outputs):
         except FakeBlockError as e:
             failures.append(e)
     if outputs.timeline and outputs.timeline.written:
-        print(f"Wrote {', '.join(str(p) for p in outputs.timeline.written)}", file=sys.stderr)
+        shown = [join(outputs.summary, p.name) if is_url(outputs.summary) else str(p) for p in outputs.timeline.written]
+        print(f"Wrote {', '.join(shown)}", file=sys.stderr)
     for failure in failures[1:]:
         print(f"error: {failure}", file=sys.stderr)
     if failures:
