@@ -119,7 +119,7 @@ class BucketResults:
         self.fs, self.root = filesystem(self.url)
         self.run = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
         self.part = f"{self.root}/.runs/{self.run}.csv"
-        check_writable(self.url, f".runs/{self.run}.csv")  # this run's part, empty for now
+        check_writable(url, f".runs/{self.run}.csv")  # this run's part, empty for now
         self.index_path = join(self.url, "index.csv")
 
     def folder(self, name: str) -> str:
