@@ -33,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Live emotion recognition: finds faces, labels each with its emotion.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--source", help="camera index (0, 1...), 'demo', a video file, an image "
-                   "file or a folder of images (default: camera 0, or the demo if none opens)")
+                   "file, a folder of images or of videos, or one of these in object storage "
+                   "(s3://bucket/folder/; the scale extra) (default: camera 0, or the demo if none opens)")
     p.add_argument("--model", default=DEFAULT_MODEL.stem,
                    help=f"a shipped model by name ({', '.join(shipped_models())}) or a trained .keras file")
     p.add_argument("--detector", choices=DETECTORS,
@@ -67,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "for image input) here")
     p.add_argument("--json", help="write one JSON line per frame here ('-': standard output)")
     p.add_argument("--summary", help="write timeline.csv, timeline.png and summary.json "
-                   "into this folder when the run ends")
+                   "into this folder (or s3://bucket/folder/) when the run ends")
     p.add_argument("--identities", action="store_true",
                    help="tell people apart across cuts and exits: an 'identity' for each face in --json "
                         "and --summary (one row per person, a face thumbnail each); needs "
