@@ -247,22 +247,41 @@ def _workers_of(marker: str) -> list:
     return found
 
 
+def _run_killing_workers(address, marker, source, out, model, kills: int):
+    """Run many videos on the cluster, SIGKILL the first ``kills`` workers seen
+    analysing a video; the finished process and how many it killed."""
+    run = subprocess.Popen([sys.executable, str(ROOT / "WebCam.py"), "--source", source, "--summary", out,
+                            "--ray", address, "--model", str(model)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline, killed = time.time() + 120, set()
+    while len(killed) < kills and time.time() < deadline and run.poll() is None:
+        for pid in set(_workers_of(marker)) - killed:
+            os.kill(pid, signal.SIGKILL)
+            killed.add(pid)
+            break
+        time.sleep(0.02)
+    stdout, stderr = run.communicate(timeout=240)
+    assert stdout == "", stdout  # Ray's screen of text about the lost worker is not shown
+    return run.returncode, stderr, len(killed)
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the Ray worker through /proc")
 def test_on_a_standing_ray_cluster_a_killed_worker_loses_no_video(bucket_root, trained_model, ray_cluster):
-    address, marker = ray_cluster
-    run = subprocess.Popen([sys.executable, str(ROOT / "WebCam.py"), "--source", "s3://in/eight/", "--summary",
-                            "s3://out/killed/", "--ray", address, "--model", str(trained_model)],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline, killed = time.time() + 120, None
-    while killed is None and time.time() < deadline and run.poll() is None:
-        workers = _workers_of(marker)
-        if workers:
-            killed = workers[0]
-            os.kill(killed, signal.SIGKILL)
-        time.sleep(0.02)
-    _, stderr = run.communicate(timeout=240)
-    assert killed is not None, "no worker was seen analysing a video"
-    assert run.returncode == 0, stderr
+    status, stderr, killed = _run_killing_workers(*ray_cluster, "s3://in/eight/", "s3://out/killed/",
+                                                  trained_model, kills=1)
+    assert killed == 1, "no worker was seen analysing a video"
+    assert status == 0, stderr
+    assert "note: a Ray worker was lost mid-video; Ray runs its video again" in stderr
     index = pd.read_csv(bucket_root / "out" / "killed" / "index.csv")
     assert len(index) == 8 and (index["status"] == "done").all()
     assert all((bucket_root / "out" / "killed" / f"take{i}" / "timeline.csv").is_file() for i in range(8))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the Ray worker through /proc")
+def test_a_video_whose_worker_is_lost_twice_is_an_error_row(bucket_root, trained_model, ray_cluster):
+    status, stderr, killed = _run_killing_workers(*ray_cluster, "s3://in/more/", "s3://out/lost/",
+                                                  trained_model, kills=2)
+    assert killed == 2 and status == 1, stderr
+    index = pd.read_csv(bucket_root / "out" / "lost" / "index.csv")
+    assert list(index["status"]) == ["failed"] and "its worker was lost 2 times" in index["error"][0]
+    assert [f for f in _objects(bucket_root, "out/lost") if not f.startswith(".runs/")] == ["index.csv"]

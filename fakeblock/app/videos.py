@@ -12,8 +12,10 @@ row. On Ray, a task whose worker or node dies is run again once; a video lost
 twice is an error row.
 """
 
+import contextlib
 import functools
 import hashlib
+import io
 import json
 import logging
 import multiprocessing
@@ -226,13 +228,14 @@ def analyze_videos(paths, out="results", *, jobs: int | None = None, ray_address
         paths = video_files(paths) if is_url(str(paths)) or Path(paths).is_dir() else [paths]
     videos = list(dict.fromkeys(str(p) if is_url(str(p)) else Path(p) for p in paths))
     joined_ray = _connect_ray(ray_address, jobs) if ray_address else False
-    try:
-        run = _run_on_ray if ray_address else functools.partial(_run_on_cores, jobs=jobs)
-        return _analyze_into(open_results(out), videos, run, options, identities, redo, progress)
-    finally:
-        if joined_ray:
-            import ray
-            ray.shutdown()
+    with contextlib.redirect_stdout(_RayNotices()) if ray_address else contextlib.nullcontext():
+        try:
+            run = _run_on_ray if ray_address else functools.partial(_run_on_cores, jobs=jobs)
+            return _analyze_into(open_results(out), videos, run, options, identities, redo, progress)
+        finally:
+            if joined_ray:
+                import ray
+                ray.shutdown()
 
 
 def _analyze_into(results, videos, run, options, identities, redo, progress) -> pd.DataFrame:
@@ -396,6 +399,16 @@ def _run_on_ray(videos, places, options, identities):
     finally:
         for ref in pending:
             ray.cancel(ref, force=True)
+
+
+class _RayNotices(io.TextIOBase):
+    """Standard output while on Ray, where its driver prints each lost worker (a
+    screen of text, from its own thread): one line of ours instead."""
+
+    def write(self, text: str) -> int:
+        if "will be retried" in text:
+            log.warning("note: a Ray worker was lost mid-video; Ray runs its video again")
+        return len(text)
 
 
 def _use_ray_token():
