@@ -43,11 +43,16 @@ def row_from_summary(summary: dict) -> dict:
 
 
 def _merged(frames) -> pd.DataFrame:
-    """One row per video: where several frames have one, the last frame's."""
+    """One row per video, in the order videos first appear: where several frames
+    have one, the last frame's "done" row (a result folder is only ever
+    replaced by a whole one, so a later failure leaves it done), else its last."""
     frames = [f.astype(object) for f in frames if len(f) and list(f.columns) == INDEX_COLUMNS]
     if not frames:
         return pd.DataFrame(columns=INDEX_COLUMNS)
-    return pd.concat(frames, ignore_index=True).drop_duplicates("path", keep="last")
+    rows = pd.concat(frames, ignore_index=True)
+    done_last = rows.assign(done=rows["status"] == "done").sort_values("done", kind="stable")
+    best = done_last.drop_duplicates("path", keep="last").set_index("path")[INDEX_COLUMNS[1:]]
+    return best.loc[rows["path"].drop_duplicates()].reset_index()
 
 
 def _read_index(data) -> pd.DataFrame:
