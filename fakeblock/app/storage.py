@@ -148,6 +148,7 @@ def upload_folder(folder: Path, url: str, staging: str, replace: bool = True):
     with store_errors(url, "cannot write there"):
         for file in files:
             fs.put_file(str(file), f"{staged}/{file.relative_to(folder).as_posix()}")
+        fs.invalidate_cache(path)  # another run may have written it since this one listed
         if replace and fs.exists(path):  # an older result (--redo): no mix of the two
             fs.rm(path, recursive=True)
         for file in files:
