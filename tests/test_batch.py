@@ -1,6 +1,7 @@
 """A folder of videos: one result folder each, an index, several at once, on Ray too."""
 
 import importlib.util
+import os
 import signal
 import subprocess
 import sys
@@ -168,3 +169,27 @@ def test_two_runs_at_once_into_one_results_folder_lose_nothing(tmp_path, recordi
     assert sorted(index["path"].map(lambda p: p.rsplit("/", 1)[-1])) == [v.name for v in videos]
     assert (index["status"] == "done").all() and sorted(index["frames"]) == [12, 16, 20]
     assert sorted(p.name for p in results.iterdir()) == ["index.csv", "session0", "session1", "session2"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="sends SIGKILL (POSIX)")
+def test_a_worker_killed_mid_video_costs_a_retry_not_the_run(tmp_path, astronaut_face, trained_model):
+    """The OOM killer (here SIGKILL) takes a worker process: its video runs again."""
+    folder = tmp_path / "long"
+    folder.mkdir()
+    for i in range(3):
+        write_video(folder / f"take{i}.avi", 600, lambda k: [(astronaut_face, 40, 20)], size=(240, 200))
+    results = tmp_path / "results"
+    process = subprocess.Popen([sys.executable, str(ROOT / "WebCam.py"), "--source", str(folder), "--summary",
+                                str(results), "--jobs", "2", "--model", str(trained_model)],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline, partial = time.time() + 120, []
+    while not partial and time.time() < deadline:  # a worker's half-written folder names its pid
+        partial = list(results.glob(".take*.partial-*")) if results.is_dir() else []
+        time.sleep(0.02)
+    os.kill(int(partial[0].name.rsplit("-", 1)[1]), signal.SIGKILL)
+    _, stderr = process.communicate(timeout=180)
+    assert process.returncode == 0, stderr
+    assert "note: a worker process was lost mid-video; running its video again" in stderr
+    index = pd.read_csv(results / "index.csv")
+    assert len(index) == 3 and (index["status"] == "done").all() and (index["frames"] == 600).all()
+    assert sorted(p.name for p in results.iterdir()) == ["index.csv", "take0", "take1", "take2"]

@@ -159,6 +159,14 @@ def analyze_one(video, final, staging: str | None = None, *, options, identities
     return row
 
 
+#: How many more times a video runs whose worker process (Ray's or this machine's) or node died.
+RETRIES = 1
+
+
+def _lost_twice(video, why: str) -> str:
+    return f"{_shown(video)}: its worker was lost {RETRIES + 1} times ({why})"
+
+
 def _failed_row(video, error: str | None = None) -> dict:
     """A video's index row before it is done (or when it failed with ``error``)."""
     return {"path": _shown(video), "frames": 0, "duration_s": None, "faces_tracked": 0,
@@ -288,7 +296,9 @@ def _progress(total: int, done: int):
 
 def _run_on_cores(videos, places, options, identities, jobs=None):
     """Yield ``(video, row)`` as each finishes, ``jobs`` at a time in worker
-    processes; ``places``: each video's result folder and staging folder.
+    processes; ``places``: each video's result folder and staging folder. A
+    video whose worker process dies (killed, out of memory) runs again
+    (:data:`RETRIES`); lost once more, it is an error row.
 
     Workers end with the run: on Ctrl-C, SIGTERM or any error they are
     terminated, and each exits by itself if this process is killed."""
@@ -299,19 +309,45 @@ def _run_on_cores(videos, places, options, identities, jobs=None):
         return
     # spawned, not forked: a fork of a process whose interpreter threads already
     # run (the model loaded by an earlier call) can hang
-    pool = multiprocessing.get_context("spawn").Pool(jobs, initializer=_start_worker, initargs=(os.getpid(),))
+    context = multiprocessing.get_context("spawn")
+    started = context.SimpleQueue()  # (video number, worker's pid) as each worker takes one
+    pool = context.Pool(jobs, initializer=_start_worker, initargs=(os.getpid(), started))
     try:
-        tasks = [(i, str(v), *places[v], options, identities) for i, v in enumerate(videos)]
-        for i, row in pool.imap_unordered(_analyze_task, tasks):
-            yield videos[i], row
+        def submit(i):
+            return pool.apply_async(_analyze_task, ((i, str(videos[i]), *places[videos[i]], options, identities),))
+        pending, running, lost = {i: submit(i) for i in range(len(videos))}, {}, Counter()
+        while pending:
+            while not started.empty():
+                i, pid = started.get()
+                running[i] = pid
+            for i in [i for i, result in pending.items() if result.ready()]:
+                yield videos[i], pending.pop(i).get()
+            alive = {process.pid for process in multiprocessing.active_children()}
+            for i in [i for i in pending if i in running and running[i] not in alive]:
+                del running[i]
+                lost[i] += 1
+                if lost[i] <= RETRIES:
+                    log.warning("note: a worker process was lost mid-video; running its video again")
+                    pending[i] = submit(i)
+                else:
+                    del pending[i]
+                    yield videos[i], _failed_row(videos[i], _lost_twice(videos[i], "killed, or out of memory"))
+            time.sleep(0.05)
     finally:
         pool.terminate()
         pool.join()
 
 
-def _start_worker(parent: int):
-    """A worker process: one thread for the model, and gone when its parent is."""
+_started = None  # in a worker process: where it says which video it takes
+
+
+def _start_worker(parent: int, started):
+    """A worker process: one thread for the model, says which video it takes,
+    and is gone when its parent is."""
     import threading
+
+    global _started
+    _started = started
 
     def follow_parent():
         while os.getppid() == parent:
@@ -323,7 +359,8 @@ def _start_worker(parent: int):
 
 def _analyze_task(task):
     i, video, final, staging, options, identities = task
-    return i, analyze_one(video, final, staging, options=options, identities=identities)
+    _started.put((i, os.getpid()))
+    return analyze_one(video, final, staging, options=options, identities=identities)
 
 
 #: How long to wait for a Ray cluster's head to answer before giving up.
@@ -342,8 +379,6 @@ def _check_reachable(address: str):
         raise FakeBlockError(f"--ray {address}: cannot connect ({e.strerror or 'no answer'})") from None
 
 
-#: How many more times Ray runs a video whose worker or node died.
-RAY_RETRIES = 1
 
 #: The driver's variables that its Ray tasks get too: where object storage is and its keys.
 FORWARDED_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
@@ -384,11 +419,11 @@ def _run_on_ray(videos, places, options, identities):
     """Yield ``(video, row)`` as each finishes, each video a task on the Ray
     cluster this process has joined; every worker process loads the model
     once (it keeps it between tasks). A task whose worker dies is run again
-    (:data:`RAY_RETRIES`); lost once more, it is an error row. Stopping the
+    (:data:`RETRIES`); lost once more, it is an error row. Stopping the
     run (Ctrl-C) cancels the tasks still running on the cluster."""
     import ray
 
-    task = ray.remote(num_cpus=1, max_retries=RAY_RETRIES)(_analyze_in_worker)
+    task = ray.remote(num_cpus=1, max_retries=RETRIES)(_analyze_in_worker)
     pending = {task.remote(str(v), *places[v], options, identities): v for v in videos}
     try:
         while pending:
@@ -427,4 +462,4 @@ def _ray_row(ray, ref, video) -> dict:
     try:
         return ray.get(ref)
     except ray.exceptions.RayError as e:
-        return _failed_row(video, f"{_shown(video)}: its worker was lost {RAY_RETRIES + 1} times ({first_line(e)})")
+        return _failed_row(video, _lost_twice(video, first_line(e)))
