@@ -176,7 +176,7 @@ def test_a_worker_killed_mid_video_costs_a_retry_not_the_run(tmp_path, astronaut
     """The OOM killer (here SIGKILL) takes a worker process: its video runs again."""
     folder = tmp_path / "long"
     folder.mkdir()
-    for i in range(3):
+    for i in range(2):
         write_video(folder / f"take{i}.avi", 600, lambda k: [(astronaut_face, 40, 20)], size=(240, 200))
     results = tmp_path / "results"
     process = subprocess.Popen([sys.executable, str(ROOT / "WebCam.py"), "--source", str(folder), "--summary",
@@ -191,5 +191,5 @@ def test_a_worker_killed_mid_video_costs_a_retry_not_the_run(tmp_path, astronaut
     assert process.returncode == 0, stderr
     assert "note: a worker process was lost mid-video; running its video again" in stderr
     index = pd.read_csv(results / "index.csv")
-    assert len(index) == 3 and (index["status"] == "done").all() and (index["frames"] == 600).all()
-    assert sorted(p.name for p in results.iterdir()) == ["index.csv", "take0", "take1", "take2"]
+    assert len(index) == 2 and (index["status"] == "done").all() and (index["frames"] == 600).all()
+    assert sorted(p.name for p in results.iterdir()) == ["index.csv", "take0", "take1"]
