@@ -128,6 +128,10 @@ def test_a_video_and_a_folder_of_photos_from_a_bucket(bucket_root, trained_model
     assert photos.returncode == 0, photos.stderr
     assert "photos: 2 images, 2 faces" in photos.stderr and len(photos.stdout.splitlines()) == 2
     assert _objects(bucket_root, "out/photos") == ["summary.json", "timeline.csv", "timeline.png"]
+    broken = run_script("WebCam.py", "--source", "s3://in/clips/broken.mp4", "--summary", "s3://out/broken/",
+                        "--model", trained_model)
+    assert broken.returncode == 2  # named by its URL, not by the copy in a temporary folder
+    assert broken.stderr.strip().splitlines()[-1] == "error: s3://in/clips/broken.mp4: not a readable video or image"
 
 
 def test_runs_into_one_bucket_at_once_keep_each_others_rows(bucket_root):

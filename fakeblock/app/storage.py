@@ -106,15 +106,23 @@ def entries(url: str) -> tuple:
 @contextlib.contextmanager
 def local_copies(urls, folder_name: str = ""):
     """Copy ``urls`` into a temporary folder of this machine and yield that
-    folder (each file under its own name); removed when the block ends."""
+    folder (each file under its own name); removed when the block ends. An
+    error raised in the block names each file by its URL, not its copy."""
     with tempfile.TemporaryDirectory(prefix="fakeblock-") as temporary:
         folder = Path(temporary) / folder_name if folder_name else Path(temporary)
         folder.mkdir(exist_ok=True)
-        for url in urls:
+        copies = {str(folder / url_name(url).name): url for url in urls}
+        for copy, url in copies.items():
             fs, path = filesystem(url)
             with store_errors(url):
-                fs.get_file(path, str(folder / url_name(url).name))
-        yield folder
+                fs.get_file(path, copy)
+        try:
+            yield folder
+        except FakeBlockError as e:
+            message = str(e)
+            for copy, url in copies.items():
+                message = message.replace(copy, url)
+            raise type(e)(message, e.exit_code) from None
 
 
 @contextlib.contextmanager
@@ -182,7 +190,7 @@ def results_folder(summary):
 def remove(url: str):
     """Remove the folder or object at ``url`` if it is there (what a run staged)."""
     fs, path = filesystem(url)
-    with contextlib.suppress(FileNotFoundError), store_errors(url, "cannot remove"):
+    with store_errors(url, "cannot remove"), contextlib.suppress(FileNotFoundError):  # gone meanwhile: done
         if fs.exists(path):
             fs.rm(path, recursive=True)
 

@@ -128,7 +128,6 @@ def analyze_one(video, final, staging: str | None = None, *, options, identities
     identities = IdentityRecorder(_embedder()) if identities else None
     partial = Path(tempfile.mkdtemp(prefix="fakeblock-")) / "result" if staging else _partial_folder(Path(final))
     row = _failed_row(video)
-    local = video
     try:
         pipeline = _pipeline(options)
         with local_copy(video) as local:
@@ -150,8 +149,8 @@ def analyze_one(video, final, staging: str | None = None, *, options, identities
         else:
             _put_in_place(partial, Path(final))
         row.update(row_from_summary(summary), status="done")
-    except FakeBlockError as e:  # named by the copy's path: name the video
-        row["error"] = str(e).replace(str(local), _shown(video))
+    except FakeBlockError as e:
+        row["error"] = str(e)
     except Exception as e:  # noqa: BLE001 -- one broken video must not stop the others
         row["error"] = f"{_shown(video)}: {first_line(e)}"
     finally:
