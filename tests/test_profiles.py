@@ -41,8 +41,8 @@ def profile(tmp_path_factory, photos):
 
 def test_a_profile_holds_numbers_not_pictures(profile):
     data = json.loads(profile.read_text())
-    assert data["fakeblock_profile"] == 1 and sorted(data["labels"]) == ["happy", "happy", "sad", "sad"]
-    assert np.asarray(data["examples"]).shape == (4, 256 + 51) and profile.stat().st_size < 60_000
+    assert data["fakeblock_profile"] == 2 and sorted(data["labels"]) == ["happy", "happy", "sad", "sad"]
+    assert np.asarray(data["examples"]).shape == (4, 2304) and profile.stat().st_size < 100_000
 
 
 def test_the_profile_names_that_persons_expressions_and_without_it_nothing_changes(tmp_path, photos, profile):
@@ -93,8 +93,8 @@ def test_a_folder_that_cannot_make_a_profile_is_one_line(tmp_path, photos, layou
 
 @pytest.mark.parametrize("damage, says", [
     (lambda data: "", "not a FakeBlock profile (not JSON)"),
-    (lambda data: json.dumps({**data, "fakeblock_profile": 2}), "a version 2 profile"),
-    (lambda data: json.dumps({**data, "examples": [["x"] * 307] * 4}), "its examples are not numbers"),
+    (lambda data: json.dumps({**data, "fakeblock_profile": 1}), "a version 1 profile"),
+    (lambda data: json.dumps({**data, "examples": [["x"] * 2304] * 4}), "its examples are not numbers"),
     (lambda data: json.dumps({**data, "examples": [], "labels": []}), "a damaged or empty profile"),
     (lambda data: json.dumps({**data, "model_sha256": "0" * 64}), "made with another model"),
 ])
@@ -117,7 +117,7 @@ class Clock:
 
 
 def test_the_guided_capture_shows_each_emotion_keeps_its_faces_and_skips(photos):
-    pipeline = fakeblock.Recognizer(still=True, movements=True).pipeline
+    pipeline = fakeblock.Recognizer(still=True).pipeline
     image = cv2.imread(str(photos / "astronaut.png"))
     faces = pipeline.process(image, 0, new_scene=True).faces
     clock = Clock()
@@ -135,7 +135,7 @@ def test_the_guided_capture_shows_each_emotion_keeps_its_faces_and_skips(photos)
     clock.now = 6.2
     assert capture.prompt() is None and capture.done
     profile = capture.profile(pipeline.classifier.path)
-    assert profile.labels == ["happy", "happy"] and profile.examples.shape == (2, 307)
+    assert profile.labels == ["happy", "happy"] and profile.examples.shape == (2, 2304)
 
 
 def test_the_p_key_asks_for_a_capture_and_space_then_skips(monkeypatch):

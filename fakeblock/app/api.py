@@ -182,7 +182,7 @@ def analyze_video(path: str | Path, model: str | Path | None = None, *, smooth: 
         rows = []
         for frame in source:
             rows.extend(timeline_rows(frame, process_frame(pipeline, frame, recorder).faces))
-        timeline = to_frame(rows, pipeline.classes, movements or profile is not None)
+        timeline = to_frame(rows, pipeline.classes, movements)
         return with_identities(timeline, recorder.assign()) if recorder else timeline
     finally:
         source.close()

@@ -42,7 +42,7 @@ class EmotionClassifier:
 
     @property
     def flatbuffer(self) -> bytes:
-        """The model as TF Lite (what :class:`~fakeblock.app.profiles.FaceFeatures` reads its hidden layer from)."""
+        """The model as TF Lite (what :class:`~fakeblock.app.profiles.FaceFeatures` reads its features from)."""
         from .engine import lite_flatbuffer
 
         return lite_flatbuffer(self.path, self.card)

@@ -441,7 +441,6 @@ def _guided_capture(window, capture, pipeline, args, note):
     from .profiles import ProfileCapture
 
     if window.capture_asked and capture is None:
-        pipeline.read_movements()
         capture, window.capturing = ProfileCapture(pipeline.classes), True
     window.capture_asked = False
     if capture and window.skip_asked:

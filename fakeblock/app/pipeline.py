@@ -82,7 +82,7 @@ class EmotionPipeline:
         self.detector, self.classifier = detector, classifier
         self.min_confidence, self.smooth, self.detect_every = min_confidence, smooth, detect_every
         self.movements, self.landmarks = None, False  # a MovementReader: read_movements()
-        self.profile, self.features = None, None  # use_profile(); the network's hidden layer, for profiles
+        self.profile, self.features = None, None  # use_profile(); the network's features, for profiles
         self.restart()
 
     def restart(self):
@@ -109,29 +109,26 @@ class EmotionPipeline:
         faces = [face_record(t, self.classes, self.min_confidence) for t in tracks]
         meshes = self._add_movements(image, faces, still=new_scene) if self.movements is not None else {}
         if self.profile is not None:
-            self._apply_profile(image, faces)
+            self._apply_profile(image, faces, photo=new_scene)
         return FrameResult(faces, (time.perf_counter() - started) * 1000, self.classes, meshes)
 
     def use_profile(self, profile):
         """Name each face's expression with ``profile`` (a
         :class:`~fakeblock.app.profiles.Profile`) from the next frame on; None: without."""
-        if profile is not None:
-            self.read_movements()
         self.profile = profile
 
-    def describe(self, image: np.ndarray, face: dict) -> np.ndarray:
-        """A face (with its movements) as a profile sees it (:func:`~fakeblock.app.profiles.describe`)."""
-        from .profiles import FaceFeatures, describe
+    def describe(self, image: np.ndarray, face: dict, photo: bool) -> np.ndarray:
+        """A face as a profile sees it (:class:`~fakeblock.app.profiles.FaceFeatures`);
+        ``photo``: a still picture (its crops averaged), not a video's frame."""
+        from .profiles import FaceFeatures
 
         if self.features is None:
             self.features = FaceFeatures(self.classifier.flatbuffer, self.classifier.path)
-        return describe(self.features(image, face["box"]), face["movements"])
+        return self.features(image, face["box"], photo)
 
-    def _apply_profile(self, image: np.ndarray, faces: list):
+    def _apply_profile(self, image: np.ndarray, faces: list, photo: bool):
         for face in faces:
-            if face.get("movements") is None:  # no mesh: the network's scores stand
-                continue
-            scores = self.profile.scores(self.describe(image, face), face["scores"])
+            scores = self.profile.scores(self.describe(image, face, photo), face["scores"])
             best = max(scores, key=scores.get)
             face.update(scores={e: round(float(s), 4) for e, s in scores.items()}, emotion=best,
                         confidence=round(float(scores[best]), 4), uncertain=bool(scores[best] < self.min_confidence))

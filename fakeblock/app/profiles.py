@@ -2,12 +2,12 @@
 labelled pictures of them, to name that person's expressions better.
 
 A face is described by what the app computes of it, never by its pixels: the
-emotion network's last hidden layer (256 numbers, the face and its mirror image
-averaged) and the face's 51 movements (:mod:`fakeblock.app.movements`). A
-profile keeps these for each labelled face, and names a new face's expression
-by its nearest example (each number scaled by its spread among the examples).
-Measured on posed-dev, one performer at a time with two photos of each
-expression to make the profile: 75 % right against 59.5 % without
+emotion network's last convolutional features (its ``flatten`` layer, 2,304
+numbers), the face and its mirror image averaged and, for a photo, over nine
+crops a little apart. A profile keeps these for each labelled face, and names a
+new face's expression by its nearest example (each number scaled by its spread
+among the examples). Measured on posed-dev, one performer at a time with two
+photos of each expression to make the profile: 80 % right against 60 % without
 (docs/app.md, "Profiles"). Emotions the profile has no example of are left to
 the network.
 """
@@ -25,45 +25,60 @@ from ..core.errors import InputError, ModelFileError
 from ..core.modelfile import file_sha256
 from ..core.preprocess import faces_to_batch, to_gray
 
-PROFILE_VERSION = 1
-#: The hidden layer a profile reads, by the name Keras gives it in the default network.
-HIDDEN_LAYER = "dense2_relu"
+PROFILE_VERSION = 2
+#: The layer a profile reads, by the name Keras gives it in the default network, and its size.
+FEATURE_LAYER, FEATURE_SIZE = "flatten", 2304
+#: A photo's crops whose features are averaged: the face box, then the box moved
+#: by 6 % of its side diagonally each way at 92 % and 108 % of its size, as
+#: (right, down, size) in face sides. A video's frames take the box alone (the
+#: smoothing over frames averages instead).
+PHOTO_CROPS = ((0.0, 0.0, 1.0),) + tuple((dx, dy, size) for dx in (-0.06, 0.06) for dy in (-0.06, 0.06)
+                                         for size in (0.92, 1.08))
 #: How sharply the distances to each emotion's nearest example become scores:
 #: chosen on posed-dev for the confidence's calibration (docs/app.md, "Profiles").
-TEMPERATURE = 0.15
+TEMPERATURE = 0.1
+
+
+def crop_boxes(box, crops) -> list:
+    """The face box ``(x, y, w, h)`` moved and resized by each of ``crops``."""
+    x, y, w, h = box
+    boxes = []
+    for right, down, size in crops:
+        cx, cy = x + w * (0.5 + right), y + h * (0.5 + down)
+        boxes.append((round(cx - w * size / 2), round(cy - h * size / 2), round(w * size), round(h * size)))
+    return boxes
 
 
 class FaceFeatures:
-    """The emotion network's last hidden layer for face boxes, run by TF Lite
-    with every tensor kept (no XNNPACK: it would fuse the layer away)."""
+    """The emotion network's last convolutional features for face boxes, run by
+    TF Lite with every tensor kept (no XNNPACK: it would fuse the layer away)."""
 
     def __init__(self, flatbuffer: bytes, where):
         from .engine import lite_interpreter
 
         self.interpreter = lite_interpreter(flatbuffer, keep_tensors=True)
         self.interpreter.allocate_tensors()
-        hidden = [d for d in self.interpreter.get_tensor_details()
-                  if HIDDEN_LAYER in d["name"] and tuple(d["shape"])[-1] == 256]
-        if not hidden:
-            raise ModelFileError(f"{where}: profiles need a model of the default network (no {HIDDEN_LAYER} layer)")
-        self.hidden = hidden[-1]["index"]
+        layer = [d for d in self.interpreter.get_tensor_details()
+                 if FEATURE_LAYER in d["name"] and tuple(d["shape"])[1:] == (FEATURE_SIZE,)]
+        if not layer:
+            raise ModelFileError(f"{where}: profiles need a model of the default network (no {FEATURE_LAYER} layer "
+                                 f"of {FEATURE_SIZE})")
+        self.layer = layer[-1]["index"]
         self.input = self.interpreter.get_input_details()[0]["index"]
+        self.batch_size = 1
 
-    def __call__(self, image: np.ndarray, box) -> np.ndarray:
-        face = faces_to_batch(to_gray(image), [box])
-        layers = []
-        for picture in (face, face[:, :, ::-1]):  # the face and its mirror image
-            self.interpreter.set_tensor(self.input, np.ascontiguousarray(picture))
-            self.interpreter.invoke()
-            layers.append(self.interpreter.get_tensor(self.hidden)[0].copy())
-        return np.mean(layers, axis=0)
-
-
-def describe(hidden: np.ndarray, movements: dict) -> np.ndarray:
-    """A face as a profile sees it: the hidden layer, then the movements."""
-    from .movements import MOVEMENTS
-
-    return np.concatenate([hidden, [movements[m] for m in MOVEMENTS]]).astype(np.float32)
+    def __call__(self, image: np.ndarray, box, photo: bool = True) -> np.ndarray:
+        """The face's features: the box and its mirror image averaged, and for a
+        ``photo`` over :data:`PHOTO_CROPS` too."""
+        faces = faces_to_batch(to_gray(image), crop_boxes(box, PHOTO_CROPS) if photo else [box])
+        batch = np.ascontiguousarray(np.concatenate([faces, faces[:, :, ::-1]]))
+        if len(batch) != self.batch_size:
+            self.interpreter.resize_tensor_input(self.input, batch.shape)
+            self.interpreter.allocate_tensors()
+            self.batch_size = len(batch)
+        self.interpreter.set_tensor(self.input, batch)
+        self.interpreter.invoke()
+        return self.interpreter.get_tensor(self.layer).mean(axis=0)
 
 
 @dataclass
@@ -83,8 +98,11 @@ class Profile:
 
     @cached_property
     def scale(self) -> np.ndarray:
-        """Each number's spread among the examples: what distances are measured in."""
-        return self.examples.std(axis=0) + 1e-3
+        """Each number's spread among the examples, what distances are measured
+        in (at least a tenth of the mean spread: a number that hardly varies
+        among the examples is not blown up)."""
+        spread = self.examples.std(axis=0)
+        return spread + 0.1 * spread.mean() + 1e-6
 
     @property
     def emotions(self) -> list:
@@ -103,16 +121,15 @@ class Profile:
         return {e: (known * weights[e] / total if e in weights else s) for e, s in network.items()}
 
     def save(self, path):
-        """Write the profile as versioned JSON, atomically (numbers only, no picture)."""
+        """Write the profile as versioned JSON on one line, atomically (numbers only, no picture)."""
+        examples = self.examples.astype(float).round(3).tolist()  # float: 0.356, not 0.35600000619888306
         write_json({"fakeblock_profile": PROFILE_VERSION, "model": self.model, "model_sha256": self.model_sha256,
-                    "labels": self.labels, "examples": self.examples.round(5).tolist()}, Path(path))
+                    "labels": self.labels, "examples": examples}, Path(path), indent=None)
 
 
 def load_profile(path, model_path) -> Profile:
     """The profile at ``path``, checked: one line naming the file for one that
     is empty, tampered with, of another version or made with another model."""
-    from .movements import MOVEMENTS
-
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -130,7 +147,7 @@ def load_profile(path, model_path) -> Profile:
         labels = [str(label) for label in data["labels"]]
     except (KeyError, TypeError, ValueError):
         raise InputError(f"{path}: a damaged profile (its examples are not numbers)") from None
-    if examples.ndim != 2 or examples.shape != (len(labels), 256 + len(MOVEMENTS)) or not len(labels):
+    if examples.ndim != 2 or examples.shape != (len(labels), FEATURE_SIZE) or not len(labels):
         raise InputError(f"{path}: a damaged or empty profile (no examples of the expected size)")
     if not np.isfinite(examples).all():
         raise InputError(f"{path}: a damaged profile (a number that is not finite)")
@@ -162,7 +179,6 @@ def make_profile(folder, pipeline) -> tuple:
     for sub in subfolders:
         if sub.name not in pipeline.classes:
             raise InputError(f"{sub}: '{sub.name}' is not an emotion of the model ({', '.join(pipeline.classes)})")
-    pipeline.read_movements()
     examples, labels, counts = [], [], {}
     for sub in subfolders:
         pictures = faces = 0
@@ -179,8 +195,8 @@ def make_profile(folder, pipeline) -> tuple:
                     if len(found) > 1:
                         raise InputError(f"{where}: {len(found)} faces; a profile is of one person, alone "
                                          "in each picture")
-                    if found and found[0].get("movements") is not None:
-                        examples.append(pipeline.describe(frame.image, found[0]))
+                    if found:
+                        examples.append(pipeline.describe(frame.image, found[0], photo=True))
                         labels.append(sub.name)
                         faces += 1
             finally:
@@ -233,10 +249,9 @@ class ProfileCapture:
         now = self.clock()
         if self.done or now - self.started < self.ready or now - self.kept_at < self.every or len(faces) != 1:
             return
-        if faces[0].get("movements") is not None:
-            self.examples.append(pipeline.describe(image, faces[0]))
-            self.labels.append(self.emotions[self.current])
-            self.kept_at = now
+        self.examples.append(pipeline.describe(image, faces[0], photo=True))
+        self.labels.append(self.emotions[self.current])
+        self.kept_at = now
 
     def profile(self, model_path) -> Profile:
         """The profile captured; one line where no face was seen at all."""

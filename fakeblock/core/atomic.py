@@ -46,11 +46,11 @@ def write_text(path, text: str):
         partial.write_text(text, encoding="utf-8")
 
 
-def write_json(data, path):
-    """Replace ``path`` with ``data`` as indented JSON; a value that is not a
-    number (NaN, infinity) is refused, as JSON has none."""
+def write_json(data, path, indent: int | None = 2):
+    """Replace ``path`` with ``data`` as JSON, indented unless ``indent`` is
+    None; a value that is not a number (NaN, infinity) is refused, as JSON has none."""
     try:
-        text = json.dumps(data, indent=2, allow_nan=False)
+        text = json.dumps(data, indent=indent, allow_nan=False)
     except ValueError:
         raise InputError(f"{path}: a value to write is not a number (NaN or infinite)") from None
     write_text(path, text)
