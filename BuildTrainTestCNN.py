@@ -11,6 +11,7 @@ Edit the defaults below, or override any of them with flags (--help lists them).
 """
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
@@ -156,6 +157,11 @@ def main(argv=None) -> int:
             print("\ninterrupted: the last finished epoch is kept; run again with --resume",
                   file=sys.stderr)
             return 143 if terminated.is_set() else 130
+        except BrokenPipeError:  # | head: what reads the messages went away
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            print("error: stopped: the program reading the messages (standard output) ended; the last "
+                  "finished epoch is kept; run again with --resume", file=sys.stderr)
+            return 1
     return 0
 
 

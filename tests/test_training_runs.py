@@ -34,6 +34,22 @@ def test_training_twice_in_a_row_then_export_and_resume(tmp_path, small_csv):
     assert result.returncode == 2 and "has finished: nothing to continue" in result.stderr
 
 
+def test_training_whose_reader_goes_away_stops_in_one_line_keeping_its_epoch(tmp_path, small_csv):
+    """``BuildTrainTestCNN.py | head -1``: one line, not a traceback, and what finished is kept."""
+    runs = tmp_path / "runs"
+    command = [sys.executable, str(ROOT / "BuildTrainTestCNN.py"), "--data", str(small_csv), "--arch", "original",
+               "--epochs", "1", "--out", str(tmp_path / "model"), "--work-dir", str(runs)]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout.readline().startswith("Training the original network")
+    process.stdout.close()  # the reader ends; the next message finds no one
+    stderr = process.stderr.read()
+    assert process.wait() == 1 and "Traceback" not in stderr, stderr
+    errors = [line for line in stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and "standard output" in errors[0] and "--resume" in errors[0]
+    assert (runs / "fer2013-original-original" / "best.keras").exists()
+    assert not (tmp_path / "model" / "fer2013-original-original.keras").exists()
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="sends SIGKILL (POSIX)")
 def test_killed_training_keeps_the_previous_model_and_resumes(tmp_path, trained_model):
     out = tmp_path / "model"
