@@ -1,6 +1,7 @@
 """Shared fixtures: small generated datasets, a tiny trained model, generated videos."""
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(ROOT))
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    # started in the background by a shell (`... &`): every child would ignore the Ctrl-C the tests send
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def run_script(script: str, *args, timeout=300, **kwargs) -> subprocess.CompletedProcess:
