@@ -11,7 +11,6 @@ Edit the defaults below, or override any of them with flags (--help lists them).
 """
 
 import argparse
-import os
 import re
 import sys
 from pathlib import Path
@@ -143,7 +142,7 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 2
     from fakeblock.core.errors import FakeBlockError
-    from fakeblock.core.interrupts import terminate_like_ctrl_c
+    from fakeblock.core.interrupts import silence_closed_stdout, terminate_like_ctrl_c
     from fakeblock.core.logs import show_messages
 
     show_messages(sys.stdout)
@@ -158,7 +157,7 @@ def main(argv=None) -> int:
                   file=sys.stderr)
             return 143 if terminated.is_set() else 130
         except BrokenPipeError:  # | head: what reads the messages went away
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            silence_closed_stdout()
             print("error: stopped: the program reading the messages (standard output) ended; the last "
                   "finished epoch is kept; run again with --resume", file=sys.stderr)
             return 1

@@ -7,14 +7,13 @@ checked before the model loads.
 
 import argparse
 import logging
-import os
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.errors import FakeBlockError, install_hint
-from ..core.interrupts import terminate_like_ctrl_c
+from ..core.interrupts import silence_closed_stdout, terminate_like_ctrl_c
 from ..core.logs import show_messages
 from ..core.modelfile import DEFAULT_MODEL, check_model_file, read_card, shipped_models
 from ..core.quiet_imports import silence_opencv
@@ -155,7 +154,7 @@ def main(argv=None) -> int:
             print(f"error: {e}", file=sys.stderr)
             status = e.exit_code
         except BrokenPipeError:  # --json - | head: the reader has what it wanted
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            silence_closed_stdout()
             status = 1
         except OSError as e:  # a name too long, a folder that vanished...
             print(f"error: {e.filename or ''}: {e.strerror or e}".replace("error: : ", "error: "),

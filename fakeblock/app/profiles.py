@@ -65,17 +65,15 @@ class FaceFeatures:
                                  f"of {FEATURE_SIZE})")
         self.layer = layer[-1]["index"]
         self.input = self.interpreter.get_input_details()[0]["index"]
-        self.batch_size = 1
 
     def __call__(self, image: np.ndarray, box, photo: bool = True) -> np.ndarray:
         """The face's features: the box and its mirror image averaged, and for a
         ``photo`` over :data:`PHOTO_CROPS` too."""
         faces = faces_to_batch(to_gray(image), crop_boxes(box, PHOTO_CROPS) if photo else [box])
         batch = np.ascontiguousarray(np.concatenate([faces, faces[:, :, ::-1]]))
-        if len(batch) != self.batch_size:
+        if self.interpreter.get_input_details()[0]["shape"][0] != len(batch):
             self.interpreter.resize_tensor_input(self.input, batch.shape)
             self.interpreter.allocate_tensors()
-            self.batch_size = len(batch)
         self.interpreter.set_tensor(self.input, batch)
         self.interpreter.invoke()
         return self.interpreter.get_tensor(self.layer).mean(axis=0)

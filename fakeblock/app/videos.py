@@ -378,7 +378,6 @@ def _check_reachable(address: str):
         raise FakeBlockError(f"--ray {address}: cannot connect ({e.strerror or 'no answer'})") from None
 
 
-
 #: The driver's variables that its Ray tasks get too: where object storage is and its keys.
 FORWARDED_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
                        "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE",

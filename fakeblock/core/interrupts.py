@@ -1,8 +1,18 @@
-"""Stopping a run from outside: SIGTERM handled as Ctrl-C is, so what finished is kept."""
+"""Stopping a run from outside: SIGTERM handled as Ctrl-C is, so what finished is
+kept; standard output whose reader went away (``| head``) silenced."""
 
 import contextlib
+import os
 import signal
+import sys
 import threading
+
+
+def silence_closed_stdout():
+    """After a BrokenPipeError: standard output's reader went away (``| head``);
+    point it at the null device, so nothing written later, nor Python's flush at
+    exit, fails again."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 @contextlib.contextmanager
